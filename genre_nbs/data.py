@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #4ebe1052
 from __future__ import annotations
-import hashlib, json, os, re, tempfile, warnings
+import hashlib, json, os, platform, re, tempfile, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -61,6 +61,23 @@ def shared_data_dir()->Path: # env GENRE_NBS_SHARED, else <repo>/../shared/data
     return (root.parent if root is not None else Path.cwd().parent)/'shared'/'data'
 
 # %% ../nbs/00_data.ipynb #5713f3b1
+def _umask()->int:
+    "The process umask (read without changing it for long)."
+    m = os.umask(0); os.umask(m); return m
+
+def _host()->str: return re.sub(r'[^\w-]', '_', platform.node() or 'host')
+
+def _clean_stale_tmp(cache_dir:Path, name:str):
+    "Remove temp files of `name` left by writers on this host that were killed mid-write (their pid is gone)."
+    if os.name != 'posix': return  # os.kill(pid, 0) is a liveness probe only on POSIX
+    host = _host()
+    for t in cache_dir.glob(f'.{name}.{host}.*.tmp'):
+        pid = t.name[len(f'.{name}.{host}.'):].split('.', 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid(): continue
+        try: os.kill(int(pid), 0)
+        except ProcessLookupError: t.unlink(missing_ok=True)
+        except OSError: pass  # alive (or not ours to signal): leave it
+
 def params_key(params:dict)->str: # sha1 hex digest of the sorted-keys JSON of `params`
     "Stable hash of a parameter dict (non-JSON values such as paths are turned into strings)."
     return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
@@ -84,25 +101,38 @@ def cached_array(name:str, # cache file prefix, e.g. 'segments' or 'logmel'
     bad = [k for k,v in arrays.items() if v.dtype == object]
     if bad: raise TypeError(f"cannot cache object arrays {bad}: use numeric or fixed-width string arrays")
     cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f'.{path.name}.', suffix='.tmp')
+    host = _host()
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f'.{path.name}.{host}.{os.getpid()}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
             np.savez(f, __params__=np.array(json.dumps(params, sort_keys=True, default=str)), **arrays)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a cache is as readable as any file we write
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)
         raise
+    _clean_stale_tmp(cache_dir, path.name)
     return arrays
 
-# %% ../nbs/00_data.ipynb #a1517989
+# %% ../nbs/00_data.ipynb #5ee26903
 def _sf_reason(e:Exception)->str:
     "libsndfile's message without the repeated path (its 'file does not exist' for an existing file means bad data)."
     msg = re.sub(r"^Error opening .*?: ", "", str(e)).strip() or type(e).__name__
     return "unrecognised or corrupt audio data" if msg.startswith('File does not exist') else msg
 
+_SF_NATIVE = ('.wav','.au','.snd','.flac','.ogg','.oga','.aif','.aiff','.aifc','.w64','.caf') # no fallback for these
+
+def _precheck(p:Path):
+    "The reasons a path cannot be audio before decoding it."
+    if not p.exists(): raise AudioLoadError(p, "file does not exist")
+    if p.is_dir(): raise AudioLoadError(p, "is a directory, not an audio file")
+    if p.stat().st_size == 0: raise AudioLoadError(p, "file is empty (0 bytes)")
+
 def _decode(p:Path, offset:float, duration:float|None)->tuple: # ((n, channels) float32, native sr)
     try:
         with sf.SoundFile(str(p)) as f:
+            if f.format == 'RAW':  # libsndfile's guess for a header-less .au/.snd/.raw: any bytes would "decode" as noise
+                raise AudioLoadError(p, "no audio header (header-less raw data is not accepted)")
             native, total = f.samplerate, f.frames
             start = int(round(offset*native))
             if start and total > 0 and start >= total:
@@ -112,6 +142,8 @@ def _decode(p:Path, offset:float, duration:float|None)->tuple: # ((n, channels) 
         return y, native
     except AudioLoadError: raise
     except Exception as e: sf_err = e  # not decodable by libsndfile: try audioread (ffmpeg/gstreamer/coreaudio)
+    if p.suffix.lower() in _SF_NATIVE:  # libsndfile is the reference decoder of these: a failure means a broken file
+        raise AudioLoadError(p, f"not decodable as audio ({_sf_reason(sf_err)})") from sf_err
     try:
         import librosa
         with warnings.catch_warnings():
@@ -121,7 +153,7 @@ def _decode(p:Path, offset:float, duration:float|None)->tuple: # ((n, channels) 
     except Exception as e2:
         raise AudioLoadError(p, f"not decodable as audio ({_sf_reason(sf_err)})") from sf_err
 
-# %% ../nbs/00_data.ipynb #2a42dd85
+# %% ../nbs/00_data.ipynb #666615de
 def load_audio(path, # audio file: wav, au, flac, ogg, mp3, ... (any rate, any channels, int or float PCM)
                sr:int=22050, # target sample rate
                offset:float=0.0, # start reading this many seconds in
@@ -133,9 +165,7 @@ def load_audio(path, # audio file: wav, au, flac, ogg, mp3, ... (any rate, any c
     if offset < 0: raise ValueError(f"offset must be >= 0, got {offset}")
     if duration is not None and duration <= 0: raise ValueError(f"duration must be > 0 or None, got {duration}")
     p = Path(path).expanduser()
-    if not p.exists(): raise AudioLoadError(p, "file does not exist")
-    if p.is_dir(): raise AudioLoadError(p, "is a directory, not an audio file")
-    if p.stat().st_size == 0: raise AudioLoadError(p, "file is empty (0 bytes)")
+    _precheck(p)
     y, native = _decode(p, offset, duration)
     if y.size == 0: raise AudioLoadError(p, "no audio samples (empty or truncated file)")
     y = y.mean(axis=1) if y.shape[1] > 1 else y[:, 0]
@@ -145,7 +175,7 @@ def load_audio(path, # audio file: wav, au, flac, ogg, mp3, ... (any rate, any c
         y = librosa.resample(y, orig_sr=native, target_sr=sr, res_type='soxr_hq')
     return np.ascontiguousarray(y, dtype=np.float32)
 
-# %% ../nbs/00_data.ipynb #d02ccc66
+# %% ../nbs/00_data.ipynb #627310de
 GTZAN_LAYOUTS = ('genres', 'Data/genres_original', 'genres_original', '.') # where genre folders are looked for, under root
 
 def _is_audio(p:Path)->bool: return p.is_file() and p.suffix.lower() in AUDIO_EXTS and not p.name.startswith('.')
@@ -158,10 +188,10 @@ def _track_id(stem:str, genre:str)->str:
 def probe_audio(path, # audio file
                )->str|None: # None if decodable, else the reason it is not
     "Cheap decodability check: open the file and decode its first 0.1 s."
-    try: y, _ = _decode(Path(path), 0.0, 0.1) if Path(path).is_file() else (None, None)
+    try: _precheck(Path(path)); y, _ = _decode(Path(path), 0.0, 0.1)
     except AudioLoadError as e: return e.reason
-    if y is None: return "file does not exist"
-    return None if y.size else "no audio samples (empty or truncated file)"
+    if not y.size: return "no audio samples (empty or truncated file)"
+    return None if np.isfinite(y).all() else "contains NaN/inf samples"
 
 def _check_files(rows:list, what:str)->tuple: # (readable rows, [(path, reason)])
     ok, skipped = [], []
@@ -180,16 +210,17 @@ def _select_genres(found, genres, what:str)->list:
     if unknown: raise DatasetError(f"unknown genre(s) {unknown} for this {what} dataset; valid genres: {sorted(found)}")
     return sorted(set(genres))
 
-# %% ../nbs/00_data.ipynb #35f6291c
+# %% ../nbs/00_data.ipynb #2261665a
 def scan_gtzan(root, # dataset folder: holds genres/, Data/genres_original/, or the genre folders themselves
                genres=None, # genre names to keep (e.g. DSAE_GENRES); None keeps all found
               )->pd.DataFrame: # path, genre, track_id; sorted by genre then track_id
     "One row per readable track of a GTZAN-layout dataset; undecodable files are warned about and listed in `.attrs['skipped']`."
     root = Path(root).expanduser()
     if not root.is_dir(): raise DatasetError(f"GTZAN root '{root}' does not exist or is not a folder")
-    rows, seen, dups = [], set(), []
+    rows, seen, dups, folders = [], set(), [], {}
     def collect(base):
         for gdir in sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith('.')):
+            folders.setdefault(gdir.name, gdir)
             for f in sorted(p for p in gdir.iterdir() if _is_audio(p)):
                 tid = _track_id(f.stem, gdir.name)
                 if (gdir.name, tid) in seen: dups.append(str(f)); continue
@@ -202,17 +233,25 @@ def scan_gtzan(root, # dataset folder: holds genres/, Data/genres_original/, or 
         if rows: break
     if not rows:
         raise DatasetError(f"no audio files found under '{root}'; looked for <genre>/<track>.<ext> folders in "
-                           + ", ".join(f"'{root/l}'" for l in GTZAN_LAYOUTS) + f" and one folder deeper (extensions {', '.join(AUDIO_EXTS)})")
+                           + ", ".join(f"{l}/" for l in GTZAN_LAYOUTS) + f" and one folder deeper (extensions {' '.join(AUDIO_EXTS)})")
     if dups: warnings.warn(f"{len(dups)} duplicate track(s) ignored (same genre and track id in two places), e.g. {dups[:3]}")
-    keep = _select_genres({r['genre'] for r in rows}, genres, 'GTZAN')
+    found = {r['genre'] for r in rows}
+    asked = [genres] if isinstance(genres, str) else (list(genres) if genres is not None else [])
+    empty = [g for g in asked if g not in found and g in folders]
+    if empty: raise DatasetError(f"genre(s) {empty} have no audio files: {', '.join(str(folders[g]) for g in empty)} holds none")
+    keep = _select_genres(found, genres, 'GTZAN')
     rows, skipped = _check_files([r for r in rows if r['genre'] in keep], 'GTZAN')
+    if not rows: raise DatasetError(f"none of the {len(skipped)} audio files under '{root}' is readable, e.g. {skipped[0][0]}: {skipped[0][1]}")
+    lost = sorted(set(keep) - {r['genre'] for r in rows})
+    if lost: raise DatasetError(f"no readable audio files for genre(s) {lost} under '{root}' (all {sum(Path(p).parent.name in lost for p, _ in skipped)} "
+                                f"unreadable, e.g. {next(p for p, _ in skipped if Path(p).parent.name in lost)}); leave them out with genres=")
     df = pd.DataFrame(rows, columns=['path','genre','track_id'])
     df = df.sort_values(['genre','track_id'], kind='stable').reset_index(drop=True)
     df.attrs['skipped'] = skipped
     df.attrs['root'] = str(root.absolute())
     return df
 
-# %% ../nbs/00_data.ipynb #d3a399be
+# %% ../nbs/00_data.ipynb #84e588a8
 FMA_COLUMNS = {('set','subset'): 'subset', ('set','split'): 'split', ('track','genre_top'): 'genre', ('artist','name'): 'artist'}
 FMA_SUBSETS = {'small': ('small',), 'medium': ('small','medium'), 'large': ('small','medium','large'), 'full': None}
 
@@ -251,7 +290,7 @@ def scan_fma(root, # folder holding fma_metadata/ and fma_<subset>/
     df.attrs['root'] = str(root.absolute())
     return df
 
-# %% ../nbs/00_data.ipynb #aba71d21
+# %% ../nbs/00_data.ipynb #35a6a8d4
 def _split_lines(f:Path)->list: # [(track_id, genre, rest)]
     out = []
     for n, line in enumerate(f.read_text().splitlines(), 1):
@@ -291,7 +330,7 @@ def read_split_dir(split_dir, # folder holding Kereliuk *_filtered.txt or Sturm 
     raise DatasetError(f"'{sd}' holds no known split files: looked for {', '.join(f.name for f in ker.values())} "
                        f"(Kereliuk) and f1_evaluate.txt, f1_train.txt, ... (Sturm 3-fold)")
 
-# %% ../nbs/00_data.ipynb #8300dfe3
+# %% ../nbs/00_data.ipynb #ee27c92a
 SPLIT_PROTOCOLS = ('track', 'files', 'group', 'official')
 
 def _check_fracs(valid, test):
@@ -303,7 +342,8 @@ def _stratified(genre:np.ndarray, valid, test, seed)->np.ndarray:
     out = np.full(len(genre), 'train', dtype=object)
     for g in sorted(set(genre)):
         idx = rng.permutation(np.flatnonzero(genre == g))
-        n = len(idx); nt = min(int(round(n*test)), n-1); nv = min(int(round(n*valid)), n-1-nt)
+        n = len(idx)  # round(n*frac) tracks, but at least one on a side asked for, and at least one left for training
+        nt = min(max(int(round(n*test)), int(test > 0)), n-1); nv = min(max(int(round(n*valid)), int(valid > 0)), n-1-nt)
         out[idx[:nt]] = 'test'; out[idx[nt:nt+nv]] = 'valid'
     return out
 
@@ -321,7 +361,7 @@ def _groups_of(tracks, group_col)->np.ndarray:
     na = pd.isna(g); g[na] = [f'__track{i}' for i in np.flatnonzero(na)]  # a track without a group is its own group
     return np.array([str(x) for x in g])
 
-# %% ../nbs/00_data.ipynb #35a6a8d4
+# %% ../nbs/00_data.ipynb #77c57d65
 def _files_split(tracks, split_dir, kind, fold, valid, seed, missing)->np.ndarray:
     sp = read_split_dir(split_dir, kind=kind)
     sp = sp[sp.genre.isin(set(tracks.genre))]  # a genre subset uses the files' tracks of those genres only
@@ -385,7 +425,7 @@ def split_tracks(tracks:pd.DataFrame, # from scan_gtzan / scan_fma
         out = _files_split(tracks, split_dir, kind, fold, valid, seed, missing)
     return pd.Series(out, index=tracks.index, name='split', dtype=object)
 
-# %% ../nbs/00_data.ipynb #a5636bfa
+# %% ../nbs/00_data.ipynb #dd9f0b58
 def leaky_split(n_segments:int, # number of segments
                 valid:float=0.15, # fraction of segments for validation
                 test:float=0.15, # fraction of segments for test
@@ -400,7 +440,7 @@ def leaky_split(n_segments:int, # number of segments
     out[perm[:nt]] = 'test'; out[perm[nt:nt+nv]] = 'valid'
     return out
 
-# %% ../nbs/00_data.ipynb #21b5e0e1
+# %% ../nbs/00_data.ipynb #160614a3
 def _too_short(n, need, what): raise ValueError(f"clip of {n} samples is shorter than {what} ({need} samples); pass pad=True to zero-pad")
 
 def _check_int(**kw):
@@ -460,7 +500,7 @@ def dsae_chunks(y:np.ndarray, # 1-D signal at 22050 Hz
         y = np.pad(y, (0, n_samples - len(y)))
     return y[:n_samples].reshape(-1, pool).mean(axis=1).reshape(-1, chunk)[:n_chunks].astype(np.float32)
 
-# %% ../nbs/00_data.ipynb #95555355
+# %% ../nbs/00_data.ipynb #910784ae
 @dataclass
 class Segments:
     "Segments cut from tracks: X[i] came from row `track[i]` of the tracks table and has label `genres[y[i]]`."
@@ -484,7 +524,7 @@ def _file_stamp(p)->list:
     try: st = os.stat(p); return [str(p), st.st_size, st.st_mtime_ns]
     except OSError: return [str(p), None, None]
 
-# %% ../nbs/00_data.ipynb #608bc1bd
+# %% ../nbs/00_data.ipynb #2f7bce81
 def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / scan_fma)
                   kind:str='fixed', # 'fixed' windows, 'random' windows, or 'dsae' chunks
                   win_s:float=2.0, # window length in seconds ('fixed', 'random')
@@ -541,19 +581,19 @@ def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / sc
     skipped = list(zip(a['skipped_path'].tolist(), a['skipped_reason'].tolist()))
     return Segments(a['X'], a['y'], a['track'], a['genres'].tolist(), skipped)
 
-# %% ../nbs/00_data.ipynb #f01b97af
+# %% ../nbs/00_data.ipynb #668d5f87
 import os, json, tempfile, math
 from pathlib import Path
 import numpy as np
 import soundfile as sf
 from scipy import signal
 
-# %% ../nbs/00_data.ipynb #fbf81baa
+# %% ../nbs/00_data.ipynb #eb5adc62
 def midi_hz(m): # MIDI note number(s); 69 = A4
     "Frequency in Hz of MIDI note `m` (equal temperament, A4 = 440 Hz)."
     return 440.0 * 2.0 ** ((np.asarray(m, dtype=float) - 69.0) / 12.0)
 
-# %% ../nbs/00_data.ipynb #856ceba0
+# %% ../nbs/00_data.ipynb #9d3fbc28
 def adsr(n:int, # length in samples
          sr:int, # sample rate
          attack:float=0.005, # linear rise, seconds
@@ -569,7 +609,7 @@ def adsr(n:int, # length in samples
     if r > 0: env[n - r:] *= np.linspace(1.0, 0.0, r)
     return env
 
-# %% ../nbs/00_data.ipynb #668d5f87
+# %% ../nbs/00_data.ipynb #6c9cdea9
 def additive(freq:float, # fundamental in Hz
              n:int, # length in samples
              sr:int, # sample rate
@@ -596,7 +636,7 @@ def additive(freq:float, # fundamental in Hz
         x *= np.exp(-np.outer(np.asarray(decays, dtype=float)[keep], t).astype(np.float32))
     return x.sum(0, dtype=np.float64)
 
-# %% ../nbs/00_data.ipynb #82d13457
+# %% ../nbs/00_data.ipynb #ef585f5c
 INSTRUMENTS = dict(
     piano      = dict(n=10, tilt=1.3, attack=0.002, decay=1.0, sustain=0.0, release=0.08, kdecay=0.6, inharm=4e-4),
     epiano     = dict(n=4,  tilt=2.2, attack=0.003, decay=0.9, sustain=0.0, release=0.08, kdecay=1.5),
@@ -641,7 +681,7 @@ def render_note(inst:str, # key of INSTRUMENTS
     env = adsr(n, sr, s['attack'], s['decay'], s['sustain'], s['release'])
     return x * env
 
-# %% ../nbs/00_data.ipynb #6c9cdea9
+# %% ../nbs/00_data.ipynb #1608a86c
 def filt(x:np.ndarray, # signal
          kind:str, # 'lowpass', 'highpass' or 'bandpass'
          cutoff, # Hz; a (lo, hi) pair for 'bandpass'
@@ -663,7 +703,7 @@ def distort(x:np.ndarray, # signal
     if kind == 'tanh': return np.tanh(x) / np.float32(np.tanh(drive))
     return np.clip(x, -1.0, 1.0)
 
-# %% ../nbs/00_data.ipynb #ef585f5c
+# %% ../nbs/00_data.ipynb #c3b5da86
 def kick(sr:int, # sample rate
          rng:np.random.Generator, # noise source
          f0:float=120.0, # start pitch of the sweep, Hz
@@ -705,7 +745,7 @@ def hat(sr:int, # sample rate
         x = x + ring * additive(520.0, n, sr, np.ones(6), inharm=0.35) / 6
     return x * np.exp(-t / decay)
 
-# %% ../nbs/00_data.ipynb #1608a86c
+# %% ../nbs/00_data.ipynb #e00da717
 CHORDS = {'maj': (0, 4, 7), 'min': (0, 3, 7), '5': (0, 7, 12), 'sus4': (0, 5, 7), 'dim': (0, 3, 6),
           '6': (0, 4, 7, 9), '7': (0, 4, 7, 10), 'maj7': (0, 4, 7, 11), 'm7': (0, 3, 7, 10), 'm7b5': (0, 3, 6, 10),
           '9': (0, 4, 7, 10, 14), 'maj9': (0, 4, 7, 11, 14), 'm9': (0, 3, 7, 10, 14), '13': (0, 4, 10, 14, 21)}
@@ -724,7 +764,7 @@ def chord_notes(root:int, # pitch class of the chord root (0 = C)
     for _ in range(inversion % len(notes)): notes = notes[1:] + [notes[0] + 12]
     return notes
 
-# %% ../nbs/00_data.ipynb #c5d07843
+# %% ../nbs/00_data.ipynb #bccdc1a8
 PROGRESSIONS = {
     'pop_axis':    [(0, 'maj'), (7, 'maj'), (9, 'min'), (5, 'maj')],                      # I V vi IV
     'pop_50s':     [(0, 'maj'), (9, 'min'), (5, 'maj'), (7, 'maj')],                      # I vi IV V
@@ -757,7 +797,7 @@ PROGRESSIONS = {
     'minor_two':   [(0, 'min'), (10, 'maj')],
 }
 
-# %% ../nbs/00_data.ipynb #e9438955
+# %% ../nbs/00_data.ipynb #e8ad0ffe
 def step_times(n_steps:int, # number of 16th-note steps
                bpm:float, # tempo in beats per minute
                swing:float=0.5, # position of the off-beat 8th as a fraction of the beat
@@ -778,7 +818,7 @@ def pattern_notes(pattern:str, # one bar of steps, e.g. 'R---5---'
         out.append((i, j - i, c))
     return out
 
-# %% ../nbs/00_data.ipynb #8cad962c
+# %% ../nbs/00_data.ipynb #21c6115c
 DRUM_PATTERNS = {  # voice -> one 4/4 bar of 16 steps (3/4 patterns have 12)
     'backbeat':    dict(kick='X.......X.x.....', snare='....X.......X...', hat='x.x.x.x.x.x.x.x.'),
     'rock2':       dict(kick='X.....x.X.......', snare='....X.......X..o', hat='x.x.x.x.x.x.x.x.'),
@@ -839,7 +879,7 @@ BASS_PATTERNS = {
     'waltz':      'R---5---5---',
 }
 
-# %% ../nbs/00_data.ipynb #330b2561
+# %% ../nbs/00_data.ipynb #d7875219
 KITS = {
     'acoustic': dict(kick_f0=(90, 140), kick_f1=(45, 60), kick_decay=(0.12, 0.3), click=(0.05, 0.2),
                      snare_tone=(170, 230), snare_decay=(0.1, 0.2), snappy=(0.5, 0.8), hat_decay=(0.02, 0.06),
@@ -993,7 +1033,7 @@ def draw_recipe(genre:str, # one of GTZAN_GENRES
     d['ghost'] = _draw(rng, r.get('ghost', (0.0, 0.05)))
     return d
 
-# %% ../nbs/00_data.ipynb #21c6115c
+# %% ../nbs/00_data.ipynb #3af949d6
 def _place(buf:np.ndarray, x:np.ndarray, t:float, sr:int, gain:float=1.0):
     "Add `x*gain` into `buf` starting at time `t` (cut at the end)."
     i = int(round(t * sr))
@@ -1024,7 +1064,7 @@ def render_notes(notes:list, # (onset s, duration s, MIDI pitch, velocity)
         _place(buf, cache[key], t, sr, vel)
     return buf
 
-# %% ../nbs/00_data.ipynb #e7d828b9
+# %% ../nbs/00_data.ipynb #d530c21e
 def render_drums(r:dict, # drawn recipe (see `draw_recipe`)
                  grid:np.ndarray, # onset time of every step
                  steps:int, # steps per bar
@@ -1061,7 +1101,7 @@ def render_drums(r:dict, # drawn recipe (see `draw_recipe`)
                 _place(buf, x, t, sr, g * vel[c] * rng.uniform(0.85, 1.0))
     return buf
 
-# %% ../nbs/00_data.ipynb #db906a85
+# %% ../nbs/00_data.ipynb #c3462cc6
 SCALES = {'major': (0, 2, 4, 5, 7, 9, 11), 'minor': (0, 2, 3, 5, 7, 8, 10), 'major_pent': (0, 2, 4, 7, 9),
           'minor_pent': (0, 3, 5, 7, 10), 'blues': (0, 3, 5, 6, 7, 10)}
 
@@ -1137,7 +1177,7 @@ def lead_notes(r:dict, grid:np.ndarray, steps:int, rng:np.random.Generator)->lis
             notes.append((grid[b0 * steps + s], min(nxt - s, 4) * step_s * 0.9, pitches[w], rng.uniform(0.7, 1.0)))
     return notes
 
-# %% ../nbs/00_data.ipynb #944761f6
+# %% ../nbs/00_data.ipynb #c1528a14
 def _rms(x): return float(np.sqrt(np.square(x).mean())) if len(x) else 0.0
 
 def _rms_norm(x):
@@ -1168,7 +1208,7 @@ def master(y:np.ndarray, # the mix
     y = y + 10 ** (r['noise_db'] / 20) * _rms_norm(noise) * _rms(y)
     return distort(y, r['limit']) if r['limit'] > 1.05 else y
 
-# %% ../nbs/00_data.ipynb #ede3a759
+# %% ../nbs/00_data.ipynb #1c15fbb9
 def synthesize_track(genre:str, # one of GTZAN_GENRES
                      seed:int, # non-negative integer; same seed and genre -> identical audio
                      duration:float=30.0, # seconds
@@ -1210,7 +1250,7 @@ def synthesize_track(genre:str, # one of GTZAN_GENRES
     y = y / (np.abs(y).max() + 1e-12) * rng.uniform(0.5, 0.95)
     return y.astype(np.float32)
 
-# %% ../nbs/00_data.ipynb #2dbf9cbb
+# %% ../nbs/00_data.ipynb #60746a2e
 SYNTH_VERSION = 2  # bump when the generator's output changes, so old sets are regenerated
 
 def _track_seed(seed:int, genre:str, i:int)->int:

@@ -31,11 +31,12 @@ def raw_windows(y:np.ndarray, # 1-D signal
                 kind:str='fixed', # 'fixed' (consecutive) or 'random' (Huang's random offsets)
                 n:int=4, # windows per clip for kind='random'
                 seed=0, # seed of the random offsets
+                pad:bool=False, # zero-pad a clip shorter than one window instead of raising
                )->np.ndarray: # (n_windows, round(win_s*sr)) float32
     "Raw amplitude windows of `win_s` seconds, cut by `genre_nbs.data.fixed_windows` / `random_windows`."
     win = int(round(win_s*sr))
-    if kind == 'fixed': return fixed_windows(y, win, None if hop_s is None else int(round(hop_s*sr)))
-    if kind == 'random': return random_windows(y, win, n, seed=seed)
+    if kind == 'fixed': return fixed_windows(y, win, None if hop_s is None else int(round(hop_s*sr)), pad=pad)
+    if kind == 'random': return random_windows(y, win, n, seed=seed, pad=pad)
     raise ValueError(f"kind must be 'fixed' or 'random', got {kind!r}")
 
 # %% ../nbs/01_features.ipynb #4e5bacb7
@@ -144,7 +145,7 @@ def kaggle_features(y:np.ndarray, # one clip (1-D), e.g. load_audio(path) at 220
     H, P = librosa.decompose.hpss(D)
     if compat: harm, perc = (librosa.util.fix_length(librosa.istft(M, dtype=y.dtype), size=len(y)) for M in (H, P))
     else: harm, perc = (librosa.istft(M, dtype=y.dtype, length=len(y)) for M in (H, P))
-    parts = {'chroma_stft': librosa.feature.chroma_stft(S=power, sr=sr),
+    parts = {'chroma_stft': librosa.feature.chroma_stft(S=power, sr=sr, tuning=None if power.any() else 0.0),  # silence: no tuning to estimate
              'rms': librosa.feature.rms(y=y, pad_mode=pad),
              'spectral_centroid': librosa.feature.spectral_centroid(S=mag, sr=sr),
              'spectral_bandwidth': librosa.feature.spectral_bandwidth(S=mag, sr=sr),
@@ -313,7 +314,7 @@ def plot_genre_spectrograms(tracks:pd.DataFrame, # path and genre columns (scan_
     "One log-mel spectrogram per genre: the first readable track of each genre, `duration` s from `offset`."
     import matplotlib.pyplot as plt, librosa.display
     from matplotlib.ticker import MaxNLocator
-    from genre_nbs.evaluation import _save_fig
+    from genre_nbs.evaluation import save_figure
     mel = dict(DEFAULT_MEL if mel is None else mel)
     examples = {}
     for g, grp in tracks.groupby('genre', sort=True):
@@ -331,7 +332,7 @@ def plot_genre_spectrograms(tracks:pd.DataFrame, # path and genre columns (scan_
     for ax in axes.flat[n:]: ax.axis('off')
     fig.colorbar(img, ax=axes, format='%+.0f dB', shrink=0.8)
     plt.close(fig)
-    return _save_fig(fig, path)
+    return save_figure(fig, path)
 
 def plot_raw_pca(X:np.ndarray, # (n, ...) raw inputs (windows or DSAE chunks)
                  y:np.ndarray, # (n,) genre index of each row

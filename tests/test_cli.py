@@ -1,0 +1,174 @@
+"""End-to-end checks of the `genre-nbs` command line.
+
+`reproduce` runs in-process on a small synthetic set with the hidden `tiny` preset (one or two epochs per model, made
+for tests); `train` -> `classify` -> `embed` run through the installed console script on files of several formats,
+sample rates and channel counts, plus a broken file. Caches and the synthetic set go to a temporary GENRE_NBS_DATA.
+"""
+import csv, json, os, subprocess, sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+BIN = Path(sys.executable).parent
+GENRES = ['blues', 'classical', 'jazz', 'metal', 'pop']  # holds the DSAE paper's four genres
+
+
+@pytest.fixture(scope='module')
+def workdir(tmp_path_factory):
+    d = tmp_path_factory.mktemp('cli')
+    old = os.environ.get('GENRE_NBS_DATA')
+    os.environ['GENRE_NBS_DATA'] = str(d/'data')  # caches of in-process runs stay out of the repository
+    yield d
+    if old is None: os.environ.pop('GENRE_NBS_DATA', None)
+    else: os.environ['GENRE_NBS_DATA'] = old
+
+
+@pytest.fixture(scope='module')
+def tiny(workdir):
+    from genre_nbs.data import make_synthetic_gtzan
+    return make_synthetic_gtzan(workdir/'tiny', n_per_genre=4, duration=30.0, genres=GENRES)
+
+
+def cli(*args, workdir):
+    "Run the installed console script; (returncode, stdout, stderr)."
+    env = dict(os.environ, GENRE_NBS_DATA=str(workdir/'data'), TF_CPP_MIN_LOG_LEVEL='2', MPLBACKEND='Agg',
+               PYTHONWARNINGS='ignore')
+    r = subprocess.run([str(BIN/'genre-nbs'), *map(str, args)], capture_output=True, text=True, env=env, timeout=600)
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_reproduce_end_to_end(tiny, workdir):
+    from genre_nbs.cli import main
+    from genre_nbs.evaluation import FAMILIES
+    out = workdir/'report'
+    assert main(['reproduce', '--data', str(tiny), '--preset', 'tiny', '--out', str(out), '--quiet']) == 0
+    md, res = (out/'results.md').read_text(), json.loads((out/'results.json').read_text())
+    assert md.startswith('# Results') and '| model | input | protocol |' in md
+    rows = res['rows']
+    failed = [(r['family'], r.get('error')) for r in rows if r['status'] != 'ok']
+    assert not failed, failed
+    assert {r['family'] for r in rows} >= set(FAMILIES) - {'figures'}
+    models = {r['model'] for r in rows}
+    assert models >= {'rf', 'logreg', 'svm', 'knn', 'two_layer_nn', 'dsae', 'ae', 'cnn', 'seq2seq_gru', 'seq2seq_lstm',
+                      'beta_vae', 'wavenet'}, models
+    assert any(r['protocol'] == 'leaky' and r['model'] == 'dsae' for r in rows)
+    for r in rows:
+        for k in ('train_acc', 'valid_acc', 'test_acc', 'track_acc', 'track_lo', 'track_hi', 'macro_f1'):
+            if r.get(k) is not None: assert 0 <= r[k] <= 1, (r['model'], r['input'], k, r[k])
+        assert r['track_lo'] <= r['track_acc'] <= r['track_hi']
+    chance = 1 / len(GENRES)
+    for r in rows:  # the classical learners fit their training windows well above chance even on a tiny set
+        if r['model'] in ('rf', 'knn', 'svm'): assert r['train_acc'] > chance, (r['model'], r['input'], r['train_acc'])
+    assert res['config']['preset'] == 'tiny' and res['dataset']['n_tracks'] == 20
+    assert {'numpy', 'tensorflow', 'keras', 'librosa', 'sklearn'} <= set(res['versions'])
+    assert res['timings']['total'] > 0
+    for name in ('dsae_confusion.png', 'dsae_codes_pca.png', 'dsae_logits_pca.png', 'dsae_accuracy.png',
+                 'cnn_logmel_confusion.png', 'cnn_raw_history.png', 'huang_svm_logmel_prf.png', 'kaggle_rf_confusion.png',
+                 'seq2seq_gru_tsne.png', 'beta_vae_tsne.png', 'spectrograms.png', 'raw_pca.png'):
+        assert (out/name).stat().st_size > 1000, name
+
+
+@pytest.fixture(scope='module')
+def clips(tiny, workdir):
+    "One synthetic clip written as wav (44.1 kHz stereo), flac, ogg, mp3, a 1 s wav, and a broken file."
+    import librosa
+    from genre_nbs.data import load_audio
+    y = load_audio(tiny/'genres'/'metal'/'metal.00000.wav')[:22050*8]
+    d = workdir/'clips'; d.mkdir()
+    y44 = librosa.resample(y, orig_sr=22050, target_sr=44100)
+    sf.write(d/'stereo44k.wav', np.stack([y44, 0.5*y44], 1), 44100)
+    sf.write(d/'clip.flac', y, 22050)
+    sf.write(d/'clip.ogg', y, 22050)
+    sf.write(d/'clip.mp3', y, 22050)
+    sf.write(d/'short.wav', y[:22050], 22050)
+    (d/'broken.wav').write_bytes(b'RIFF\x00\x00\x00\x00WAVEgarbage' * 10)
+    return d
+
+
+@pytest.fixture(scope='module')
+def knn_model(tiny, workdir):
+    rc, out, err = cli('train', '--model', 'knn', '--data', tiny, '--out', workdir/'models'/'knn', '--preset', 'tiny',
+                       workdir=workdir)
+    assert rc == 0, err
+    assert 'saved knn' in out
+    return workdir/'models'/'knn'
+
+
+def test_train_list(workdir):
+    from genre_nbs.evaluation import MODEL_NAMES
+    rc, out, _ = cli('train', '--list', workdir=workdir)
+    assert rc == 0 and out.split() == list(MODEL_NAMES)
+    assert {'two_layer_nn', 'svm', 'knn', 'ffnn', 'rf', 'logreg', 'ae', 'dsae', 'seq2seq_gru', 'seq2seq_lstm', 'beta_vae',
+            'wavenet', 'cnn'} <= set(out.split())
+
+
+def test_classify_json(knn_model, clips, workdir):
+    rc, out, err = cli('classify', '--model', knn_model, clips, '--json', workdir=workdir)
+    assert rc == 0, err
+    res = json.loads(out)  # exactly one JSON object on stdout
+    assert set(res) == {'predictions', 'errors'}
+    files = {Path(p['file']).name for p in res['predictions']}
+    assert files == {'stereo44k.wav', 'clip.flac', 'clip.ogg', 'clip.mp3', 'short.wav'}, res
+    for p in res['predictions']:
+        assert set(p) == {'file', 'genre', 'probabilities'}
+        assert list(p['probabilities']) == GENRES and p['genre'] in GENRES
+        assert abs(sum(p['probabilities'].values()) - 1) < 1e-3
+        assert p['genre'] == max(p['probabilities'], key=p['probabilities'].get)
+    assert [Path(e['file']).name for e in res['errors']] == ['broken.wav']
+    assert set(res['errors'][0]) == {'file', 'error'} and res['errors'][0]['error']
+
+
+def test_classify_table_csv_and_exit_codes(knn_model, clips, workdir):
+    rc, out, err = cli('classify', '--model', knn_model, clips/'clip.flac', clips/'broken.wav', workdir=workdir)
+    assert rc == 0 and 'clip.flac' in out and 'broken.wav' in err
+    rc, out, _ = cli('classify', '--model', knn_model, clips/'clip.ogg', '--csv', workdir=workdir)
+    rows = list(csv.reader(out.splitlines()))
+    assert rc == 0 and rows[0] == ['file', 'genre'] + GENRES and len(rows) == 2
+    rc, out, err = cli('classify', '--model', knn_model, clips/'broken.wav', '--json', workdir=workdir)
+    assert rc == 1 and json.loads(out)['predictions'] == [] and len(json.loads(out)['errors']) == 1
+
+
+def test_embed_npz_and_csv(knn_model, clips, workdir):
+    rc, out, err = cli('embed', '--model', knn_model, clips, '--out', workdir/'emb.npz', workdir=workdir)
+    assert rc == 0, err
+    z = np.load(workdir/'emb.npz')
+    assert z['embeddings'].shape == (5, 15) and len(z['files']) == 5 and np.isfinite(z['embeddings']).all()
+    rc, out, err = cli('embed', '--model', knn_model, clips/'clip.mp3', '--out', workdir/'emb.csv', workdir=workdir)
+    rows = list(csv.reader((workdir/'emb.csv').read_text().splitlines()))
+    assert rc == 0 and rows[0][0] == 'file' and len(rows) == 2 and len(rows[1]) == 16
+
+
+def test_dsae_and_ae_models(tiny, clips, workdir):
+    for name in ('dsae', 'ae'):
+        rc, _, err = cli('train', '--model', name, '--data', tiny, '--out', workdir/'models'/name, '--preset', 'tiny',
+                         '--genres', 'classical', 'jazz', 'metal', 'pop', workdir=workdir)
+        assert rc == 0, err
+    rc, out, err = cli('classify', '--model', workdir/'models'/'dsae', clips/'clip.mp3', '--json', workdir=workdir)
+    assert rc == 0, err
+    assert list(json.loads(out)['predictions'][0]['probabilities']) == ['classical', 'jazz', 'metal', 'pop']
+    rc, out, err = cli('embed', '--model', workdir/'models'/'dsae', clips/'clip.flac', clips/'stereo44k.wav',
+                       '--out', workdir/'dsae.npz', workdir=workdir)
+    assert rc == 0, err
+    assert np.load(workdir/'dsae.npz')['embeddings'].shape == (2, 64)  # the DSAE's 64-d code
+    rc, out, err = cli('classify', '--model', workdir/'models'/'ae', clips/'clip.flac', workdir=workdir)
+    assert rc == 2 and 'only embed' in err and 'Traceback' not in err
+
+
+def test_user_errors_are_one_line(tiny, clips, workdir):
+    cases = [(('reproduce', '--data', workdir/'no-such-dir'), 'does not exist'),
+             (('train', '--model', 'knn', '--data', tiny, '--genres', 'polka'), 'polka'),
+             (('train', '--model', 'resnet'), "unknown model 'resnet'"),
+             (('classify', '--model', clips, clips/'clip.flac'), 'not a genre_nbs model'),
+             (('classify', '--model', workdir/'missing-model', clips/'clip.flac'), 'does not exist'),
+             (('embed', '--model', workdir/'missing-model', clips, '--out', workdir/'x.txt'), '.npz or .csv')]
+    for args, msg in cases:
+        rc, out, err = cli(*args, workdir=workdir)
+        assert rc == 2, (args, rc, err)
+        assert msg in err and 'Traceback' not in err and len(err.strip().splitlines()) == 1, (args, err)
+
+
+def test_help_has_examples(workdir):
+    rc, out, _ = cli('--help', workdir=workdir)
+    assert rc == 0 and 'examples:' in out and 'genre-nbs reproduce' in out and 'classify' in out

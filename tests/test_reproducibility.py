@@ -1,0 +1,107 @@
+"""Issue 9: the same seed gives the same numbers -- synthetic data, random windows, splits, cached segments, and a whole
+`genre-nbs reproduce` run (two separate processes with separate caches must write identical results.json numbers)."""
+import json, os, subprocess, sys, time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from genre_nbs.data import (make_synthetic_gtzan, synthesize_track, scan_gtzan, split_tracks, make_segments, leaky_split,
+                            random_windows, GTZAN_GENRES)
+
+GENRES = ['classical', 'jazz', 'metal', 'pop']
+
+
+def _digest(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob('*.wav'))}
+
+
+@pytest.fixture(scope='module')
+def synth(tmp_path_factory):
+    "Two synthetic sets written independently with the same seed, one with another seed."
+    d = tmp_path_factory.mktemp('synth')
+    kw = dict(n_per_genre=3, duration=2.5, genres=GENRES)
+    return (make_synthetic_gtzan(d/'a', seed=0, **kw), make_synthetic_gtzan(d/'b', seed=0, **kw),
+            make_synthetic_gtzan(d/'c', seed=1, **kw))
+
+
+def test_synthetic_set_is_bit_identical(synth):
+    a, b, c = synth
+    da, db, dc = _digest(a), _digest(b), _digest(c)
+    assert len(da) == 12 and da == db                     # same seed: the same bytes
+    assert da.keys() == dc.keys() and all(da[k] != dc[k] for k in da)  # another seed: other audio
+    y1, y2 = synthesize_track('jazz', 7, duration=1.0), synthesize_track('jazz', 7, duration=1.0)
+    assert y1.dtype == np.float32 and np.array_equal(y1, y2) and not np.array_equal(y1, synthesize_track('jazz', 8, duration=1.0))
+
+
+def test_split_is_reproducible(synth):
+    tr = scan_gtzan(synth[0])
+    s0, s1 = split_tracks(tr, seed=0), split_tracks(tr, seed=0)
+    assert s0.tolist() == s1.tolist() and s0.index.equals(tr.index)
+    # independent of the table's row order: the same track gets the same side when the table comes shuffled
+    assert any(split_tracks(tr, seed=k).tolist() != s0.tolist() for k in range(1, 6))
+    big = pd.DataFrame(dict(genre=np.repeat(GTZAN_GENRES, 10), artist=[f'a{i // 3}' for i in range(100)]))
+    for proto, kw in [('track', {}), ('group', dict(group_col='artist'))]:
+        assert split_tracks(big, proto, seed=3, **kw).tolist() == split_tracks(big, proto, seed=3, **kw).tolist()
+    assert np.array_equal(leaky_split(500, seed=2), leaky_split(500, seed=2))
+
+
+def test_random_windows_and_segments_are_reproducible(synth, tmp_path):
+    tr = scan_gtzan(synth[0])
+    y = np.arange(10000, dtype=np.float32)
+    assert np.array_equal(random_windows(y, 100, 8, seed=5), random_windows(y, 100, 8, seed=5))
+    assert not np.array_equal(random_windows(y, 100, 8, seed=5), random_windows(y, 100, 8, seed=6))
+    kw = dict(kind='random', win_s=0.5, n_random=3, seed=0, progress=False)
+    a = make_segments(tr, cache_dir=False, **kw)
+    b = make_segments(tr, cache_dir=tmp_path/'c1', **kw)            # computed, written to a cache
+    c = make_segments(tr, cache_dir=tmp_path/'c1', **kw)            # read back from the cache
+    d = make_segments(tr.iloc[::-1].reset_index(drop=True), cache_dir=False, **kw)  # same tracks, other order
+    for s in (b, c):
+        assert np.array_equal(a.X, s.X) and np.array_equal(a.y, s.y) and np.array_equal(a.track, s.track)
+    # a track's windows depend on its seed and row position only, not on what else was loaded before it
+    assert np.array_equal(make_segments(tr.iloc[:2], cache_dir=False, **kw).X, a.X[:6])
+    assert d.X.shape == a.X.shape
+    e = make_segments(tr, cache_dir=False, **dict(kw, seed=1))
+    assert not np.array_equal(a.X, e.X)
+
+
+NUMERIC_SKIP = {'seconds', 'model_seconds', 'figures'}
+
+
+def _numbers(res: dict) -> list:
+    "The result rows without timings: every number must repeat exactly."
+    return [{k: v for k, v in r.items() if k not in NUMERIC_SKIP} for r in res['rows']]
+
+
+def _reproduce(data: Path, out: Path, cache: Path, *extra) -> dict:
+    env = dict(os.environ, GENRE_NBS_DATA=str(cache), TF_CPP_MIN_LOG_LEVEL='2', PYTHONHASHSEED='0',
+               CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
+    cmd = [sys.executable, '-c', 'import sys; from genre_nbs.cli import main; sys.exit(main())', 'reproduce', '--data', str(data), '--preset', 'tiny', '--seed', '0',
+           '--models', 'huang', '--out', str(out), '--quiet', *extra]
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
+    assert p.returncode == 0, f'{cmd} exited {p.returncode}:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}'
+    return json.loads((out/'results.json').read_text())
+
+
+def test_reproduce_twice_gives_identical_results(synth, tmp_path):
+    "The tiny preset on tiny data, twice in fresh processes with separate caches: identical results.json numbers."
+    import genre_nbs.evaluation as E
+    if not hasattr(E, 'run_experiment'): pytest.skip('genre_nbs.evaluation.run_experiment is not there yet (runner helper)')
+    if not (Path(E.__file__).parent/'cli.py').exists(): pytest.skip('genre_nbs.cli is not there yet')
+    if 'tiny' not in getattr(E, 'PRESETS', {}): pytest.skip("no 'tiny' preset in genre_nbs.evaluation.PRESETS")
+    t0 = time.time()
+    r1 = _reproduce(synth[0], tmp_path/'run1', tmp_path/'cache1')
+    r2 = _reproduce(synth[0], tmp_path/'run2', tmp_path/'cache2')  # fresh process, fresh cache: everything recomputed
+    n1, n2 = _numbers(r1), _numbers(r2)
+    assert len(n1) >= 4 and all(r.get('status') == 'ok' for r in r1['rows']), r1['rows']
+    for a, b in zip(n1, n2): assert a == b, f"results differ between two identical runs:\n{a}\n{b}"
+    assert len(n1) == len(n2)
+    assert r1['config_key'] == r2['config_key'] and r1['dataset']['split'] == r2['dataset']['split']
+    # a run killed after its families finished but before the report (results.* gone, a temp file left) is resumed:
+    # nothing is retrained (the family's recorded seconds come back unchanged) and the numbers are the same
+    for f in ('results.json', 'results.md'): (tmp_path/'run1'/f).unlink()
+    (tmp_path/'run1'/'.tmp-killed.json').write_text('{"half')
+    r3 = _reproduce(synth[0], tmp_path/'run1', tmp_path/'cache1', '--resume')
+    assert _numbers(r3) == n1 and r3['timings']['huang'] == r1['timings']['huang']
+    print(f"reproduce ran twice in {time.time() - t0:.0f} s: {len(n1)} rows identical")

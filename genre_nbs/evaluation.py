@@ -247,7 +247,7 @@ PRESETS = {
                                                    'logmel': ['svm', 'knn', 'ffnn', 'two_layer_nn']}),
         kaggle=dict(n_estimators=200, duration=10.0),
         dsae=dict(epochs=40, batch_size=64, lr=1e-3, gamma=0.9),
-        cnn=dict(epochs=8, n_random=4, patience=4, batch_size=64),
+        cnn=dict(epochs=30, n_random=8, patience=8, batch_size=32),
         latent=dict(epochs={'seq2seq_gru': 3, 'seq2seq_lstm': 3, 'beta_vae': 3, 'wavenet': 1}, n_per_track=2,
                     latent_dim={'seq2seq_lstm': 128})),
     'full': dict(
@@ -271,7 +271,7 @@ PRESETS = {
 FAMILIES = {  # family -> the model names its rows report
     'kaggle': ('rf', 'logreg'), 'huang': ('svm', 'knn', 'ffnn', 'two_layer_nn'),
     'dsae': ('two_layer_nn', 'dsae', 'ae'), 'dsae_leaky': ('dsae',),
-    'cnn_logmel': ('cnn',), 'cnn_raw': ('cnn',),
+    'cnn_logmel': ('cnn',), 'cnn_small': ('cnn',), 'cnn_raw': ('cnn',),
     'seq2seq_gru': ('seq2seq_gru',), 'seq2seq_lstm': ('seq2seq_lstm',), 'beta_vae': ('beta_vae',), 'wavenet': ('wavenet',),
     'figures': (),
 }
@@ -485,18 +485,18 @@ def _run_dsae(ctx, k, leaky=False):
         if r['model'] == 'ae': r['input'] = 'dsae chunks (frozen AE code + head)'
     return rows
 
-def _run_cnn(ctx, k, raw=False):
-    "Huang's CNN on 2 s log-mel windows (or its raw-audio variant), checkpoint chosen on validation loss."
+def _run_cnn(ctx, k, raw=False, small=False):
+    "Huang's CNN on 2 s log-mel windows (its raw-audio variant, or our small-data CNN), checkpoint chosen on validation loss."
     from genre_nbs.cnn import run_cnn_experiment
     t0 = time.time()
-    stem = 'cnn_raw' if raw else 'cnn_logmel'
-    res = run_cnn_experiment(ctx['tracks'], ctx['split'], ctx['work']/stem, arch='huang_raw' if raw else 'huang',
+    stem = 'cnn_raw' if raw else 'cnn_small' if small else 'cnn_logmel'
+    res = run_cnn_experiment(ctx['tracks'], ctx['split'], ctx['work']/stem, arch='huang_raw' if raw else 'tiny' if small else 'huang',
                              epochs=k['epochs'], batch_size=k['batch_size'], n_random=k['n_random'], patience=k['patience'],
                              seed=ctx['seed'], fig_prefix=stem, fig_dir=ctx['out'],
                              **({'spec_aug': None} if raw else {}))  # SpecAugment masks spectrograms, not waveforms
     acc, lo, hi = res['track_acc_ci']
     get = lambda s: res[s]['window_acc'] if s in res else None
-    row = _row('cnn', 'raw' if raw else 'logmel', ctx['protocol'], None, train_acc=get('train'), valid_acc=get('valid'),
+    row = _row('cnn', 'raw' if raw else 'logmel (small CNN, SpecAugment)' if small else 'logmel', ctx['protocol'], None, train_acc=get('train'), valid_acc=get('valid'),
                test_acc=get('test'), macro_f1=float(res['table'].loc['macro avg', 'f1']), track_acc=acc, track_lo=lo,
                track_hi=hi, n_test_tracks=res.get('test', {}).get('n_tracks'), seconds=round(time.time() - t0, 1),
                epochs_run=res['params']['epochs_run'], figures=[Path(p).name for p in res['figures'].values()])
@@ -672,7 +672,8 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
                    seed=seed, protocol=track_protocol, out=out, work=Path(work), cache_dir=cache_dir)
         runners = {'kaggle': lambda: _run_kaggle(ctx, knobs['kaggle']), 'huang': lambda: _run_huang(ctx, knobs['huang']),
                    'dsae': lambda: _run_dsae(ctx, knobs['dsae']), 'dsae_leaky': lambda: _run_dsae(ctx, knobs['dsae'], leaky=True),
-                   'cnn_logmel': lambda: _run_cnn(ctx, knobs['cnn']), 'cnn_raw': lambda: _run_cnn(ctx, knobs['cnn'], raw=True),
+                   'cnn_logmel': lambda: _run_cnn(ctx, knobs['cnn']), 'cnn_small': lambda: _run_cnn(ctx, knobs['cnn'], small=True),
+                   'cnn_raw': lambda: _run_cnn(ctx, knobs['cnn'], raw=True),
                    'figures': lambda: _run_figures(ctx, None),
                    **{m: (lambda m=m: _run_latent(ctx, knobs['latent'], m)) for m in ('seq2seq_gru', 'seq2seq_lstm', 'beta_vae', 'wavenet')}}
         bar = tqdm(families, desc='genre-nbs reproduce', disable=not progress, unit='family')

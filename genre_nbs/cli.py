@@ -8,6 +8,8 @@ import argparse, csv, io, json, os, sys, warnings
 from pathlib import Path
 import numpy as np
 
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes would bury the progress bars
+
 # %% auto #0
 __all__ = ['EPILOG', 'CLIError', 'audio_files', 'format_table', 'classify_files', 'embed_files', 'write_embeddings',
            'cmd_reproduce', 'cmd_train', 'cmd_classify', 'cmd_embed', 'build_parser', 'main']

@@ -1,0 +1,315 @@
+"""genre-nbs benchmarks: one entry point. Every speed figure is a ratio against a naive baseline measured in the same
+run (same process, same clips), with absolute seconds and peak memory; results go to benchmarks/results.md.
+
+Sections (each runs in its own fresh Python process, so imports, worker pools and peak memory do not leak between them):
+  features   N 30 s clips: log-mel (128 mels, n_fft 2048, hop 512) and the Kaggle handcrafted table.
+             naive: for each file `librosa.load` + `librosa.feature.melspectrogram` (log-mel), or the Kaggle notebook's
+             calls (`librosa.load`, chroma_stft, rms, centroid, bandwidth, rolloff, zcr, `effects.hpss`, `beat_track`,
+             mfcc, each from the waveform). ours: `extract_features` / `kaggle_features_table` with n_jobs=-1, cold
+             (fresh worker pool, empty cache) and cached (the same call again).
+  memory     peak RSS of `extract_features` for 100 and 1000 tracks (the 50 shared clips repeated by path; generated
+             clips without the shared data): streaming, so the peak does not grow with N.
+  dsae       DSAE (8000 x 500, batch 512): naive `train_on_batch` loop vs `fit_dsae`, s/epoch; total for 200 epochs
+             measured (projected with --quick).
+  cnn        `bench_cnn.run`: CNN s/epoch; inference ms per 30 s clip vs one `model.predict` per window; clips/s.
+  reproduce  wall time of `genre-nbs reproduce --preset quick` on the synthetic set, cold (fresh data dir); skipped
+             when the CLI is not installed.
+
+Usage (repo root; the machine should be otherwise idle, or the load is noted in the results):
+    nice .venv/bin/python benchmarks/run.py [--quick] [--sections features memory dsae cnn reproduce] [--no-write]
+"""
+import argparse, json, os, platform, resource, shutil, subprocess, sys, tempfile, time, warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+SECTIONS = ('features', 'memory', 'dsae', 'cnn', 'reproduce')
+sys.path.insert(0, str(HERE))
+
+def rss_mb():
+    "Peak RSS of this process so far (MB)."
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+def timed(f):
+    t = time.perf_counter(); r = f(); return time.perf_counter() - t, r
+
+def loadavg(): return tuple(round(x, 2) for x in os.getloadavg())
+
+def fresh_pool():
+    "Stop joblib's reusable loky pool, so that the next parallel call starts its workers again (a cold start)."
+    from joblib.externals.loky import get_reusable_executor
+    get_reusable_executor().shutdown(wait=True)
+
+# ----------------------------------------------------------------------------------------------------------- features
+def naive_kaggle(path):
+    "The Kaggle notebook's way: load, then every feature computed from the waveform (its own STFT each)."
+    import numpy as np, librosa
+    y, sr = librosa.load(path)
+    feats = [librosa.feature.chroma_stft(y=y, sr=sr), librosa.feature.rms(y=y),
+             librosa.feature.spectral_centroid(y=y, sr=sr), librosa.feature.spectral_bandwidth(y=y, sr=sr),
+             librosa.feature.spectral_rolloff(y=y, sr=sr), librosa.feature.zero_crossing_rate(y), *librosa.effects.hpss(y)]
+    out = [f(a) for a in feats for f in (np.mean, np.var)]
+    out.append(float(np.atleast_1d(librosa.beat.beat_track(y=y, sr=sr)[0])[0]))
+    for c in librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20): out += [np.mean(c), np.var(c)]
+    return np.array(out)
+
+def section_features(quick):
+    import numpy as np, librosa
+    from bench_features import clips, worker_peak_mb
+    from genre_nbs.features import extract_features, logmel, kaggle_features_table, DEFAULT_MEL
+    warnings.simplefilter('ignore')
+    tmp = tempfile.TemporaryDirectory(); t = Path(tmp.name)
+    n, n_k = (10, 4) if quick else (50, 16)
+    paths, what = clips(n, False, t)
+    kpaths = paths[::max(1, len(paths)//n_k)][:n_k]
+    # warm-up of this process for both paths (imports, librosa's first STFT / filterbank / numba compilation)
+    z = np.random.default_rng(0).normal(size=22050 * 3).astype(np.float32)
+    librosa.feature.melspectrogram(y=z, sr=22050); logmel(z); naive_kaggle(paths[0])
+    out = dict(n=len(paths), n_kaggle=len(kpaths), clips=what)
+
+    def naive_logmel():
+        for p in paths:
+            y, sr = librosa.load(p); S = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr))
+        return S
+    ours = lambda cache: extract_features(paths, logmel, DEFAULT_MEL, n_jobs=-1, cache_dir=cache, progress=False)
+    out['logmel_naive_s'], S = timed(naive_logmel)
+    fresh_pool(); out['logmel_cold_s'], fs = timed(lambda: ours(t/'c1'))
+    out['logmel_warm_pool_s'], _ = timed(lambda: ours(t/'c2'))
+    out['logmel_cached_s'], fs2 = timed(lambda: ours(t/'c1'))
+    out['logmel_threads_s'], _ = timed(lambda: extract_features(paths, logmel, DEFAULT_MEL, n_jobs=-1, cache_dir=t/'c3',
+                                                                progress=False, backend='threading'))
+    out['logmel_one_process_s'], _ = timed(lambda: extract_features(paths, logmel, DEFAULT_MEL, n_jobs=1, progress=False))
+    out['logmel_max_abs_diff_db'] = float(np.abs(fs.X[-1][:, :S.shape[1]] - np.maximum(S, S.max() - 80)).max())
+    assert all(np.array_equal(a, b) for a, b in zip(fs.X, fs2.X))
+
+    out['kaggle_naive_s'], _ = timed(lambda: [naive_kaggle(p) for p in kpaths])
+    kours = lambda: kaggle_features_table(kpaths, n_jobs=-1, cache_dir=t/'k', progress=False)
+    fresh_pool(); out['kaggle_cold_s'], tab = timed(kours)
+    out['kaggle_cached_s'], tab2 = timed(kours)
+    assert tab.equals(tab2) and len(tab) == len(kpaths)
+    out['peak_workers_mb'], out['n_worker_procs'] = worker_peak_mb()
+    out['peak_main_mb'] = rss_mb()
+    return out
+
+# ------------------------------------------------------------------------------------------------------------- memory
+def logmel_summary(y, sr=22050, **kw):
+    "A small per-track result (mean and std of each log-mel band), so that the results do not dominate memory."
+    import numpy as np
+    from genre_nbs.features import logmel
+    S = logmel(y, sr=sr, **kw)
+    return np.concatenate([S.mean(-1), S.std(-1)])
+
+def memory_run(n):
+    "extract_features over n tracks (the shared clips repeated by path), in this fresh process: seconds and peaks."
+    from bench_features import worker_peak_mb
+    from genre_nbs.data import shared_data_dir, scan_gtzan, make_synthetic_gtzan
+    from genre_nbs.features import extract_features
+    warnings.simplefilter('ignore')
+    sample = shared_data_dir()/'gtzan-sample'
+    tmp = tempfile.TemporaryDirectory()
+    if sample.is_dir(): base, what = list(scan_gtzan(sample).path), 'shared 30 s GTZAN clips repeated by path'
+    else: base, what = list(scan_gtzan(make_synthetic_gtzan(Path(tmp.name), n_per_genre=5, duration=30.0)).path), 'generated 30 s clips repeated'
+    paths = (base * (n // len(base) + 1))[:n]
+    secs, fs = timed(lambda: extract_features(paths, logmel_summary, n_jobs=-1, progress=False))
+    assert len(fs) == n
+    w, k = worker_peak_mb()
+    return dict(n=n, what=what, seconds=secs, peak_main_mb=rss_mb(), peak_workers_mb=w, n_worker_procs=k,
+                result_mb=fs.X.nbytes / 2**20, raw_audio_if_held_mb=n * 30 * 22050 * 4 / 2**20)
+
+def section_memory(quick):
+    res = {}
+    for n in ((50, 200) if quick else (100, 1000)):
+        res[str(n)] = child('memory_run', dict(n=n))
+    return res
+
+# --------------------------------------------------------------------------------------------------------------- dsae
+def section_dsae(quick):
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    import bench_dsae as bd
+    from genre_nbs.autoencoders import build_dsae, fit_dsae
+    timed_epochs, epochs = (2, 200) if quick else (3, 200)
+    X, y = bd.data()
+    out = dict(n=bd.N, n_in=bd.N_IN, batch=bd.BATCH, epochs=epochs)
+    out['naive_first_s'], out['naive_s_per_epoch'], out['naive_cpu_s_per_epoch'] = bd.naive_epochs(X, y, timed_epochs)
+    out['fit_first_s'], out['fit_s_per_epoch'], out['fit_cpu_s_per_epoch'] = bd.fit_epochs(X, y, timed_epochs)
+    out['naive_total_projected_s'] = out['naive_first_s'] + (epochs - 1) * out['naive_s_per_epoch']
+    out['fit_total_projected_s'] = out['fit_first_s'] + (epochs - 1) * out['fit_s_per_epoch']
+    if not quick:
+        m = build_dsae(bd.N_IN, bd.N_CLASSES)
+        out['fit_total_s'], h = timed(lambda: fit_dsae(m, X, y, epochs=epochs, batch_size=bd.BATCH, seed=0))
+        out['loss_first_last'] = [float(h['loss'][0]), float(h['loss'][-1])]
+    out['peak_main_mb'] = rss_mb()
+    return out
+
+# ---------------------------------------------------------------------------------------------------------------- cnn
+def section_cnn(quick):
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    import bench_cnn
+    out = bench_cnn.run(quick=quick)
+    out['peak_main_mb'] = rss_mb()
+    return out
+
+# ---------------------------------------------------------------------------------------------------------- reproduce
+def section_reproduce(quick, timeout=None):
+    exe = Path(sys.executable).parent/'genre-nbs'
+    exe = str(exe) if exe.exists() else shutil.which('genre-nbs')
+    if exe is None or subprocess.run([exe, '--help'], capture_output=True).returncode != 0:
+        return dict(skipped='CLI not available')
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, GENRE_NBS_DATA=str(Path(d)/'data'), TF_CPP_MIN_LOG_LEVEL='2')
+        cmd = [exe, 'reproduce', '--preset', 'quick', '--quiet', '--out', str(Path(d)/'out')]
+        t = time.perf_counter()
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+                             start_new_session=True)  # own process group: a timeout stops its workers too
+        try:
+            log, _ = p.communicate(timeout=timeout); rc, tail = p.returncode, log[-2000:]
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, 9); p.communicate(); rc, tail = None, f'stopped after {timeout} s'
+        wall = time.perf_counter() - t
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return dict(cmd='genre-nbs reproduce --preset quick --quiet (fresh GENRE_NBS_DATA: synthetic set generated)',
+                wall_s=wall, rc=rc, finished=rc == 0, peak_child_mb=peak, tail=tail if rc != 0 else '')
+
+# ------------------------------------------------------------------------------------------------------------- driver
+def child(func, kwargs):
+    "Run run.py's `func(**kwargs)` in a fresh Python process and return its dict."
+    with tempfile.TemporaryDirectory() as d:
+        res = Path(d)/'res.json'
+        cmd = [sys.executable, __file__, '--_child', func, '--_kwargs', json.dumps(kwargs), '--_json', str(res)]
+        r = subprocess.run(cmd, cwd=REPO)
+        if r.returncode != 0 or not res.exists(): return dict(error=f'{func} failed (exit {r.returncode})')
+        return json.loads(res.read_text())
+
+def run(sections=SECTIONS, quick=False, reproduce_timeout=None, on_section=None, reuse=None):
+    "Run the sections (each in a fresh process); return {'meta': ..., section: dict}; `reuse`: earlier sections to keep."
+    meta = dict(date=f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", cpu_count=os.cpu_count(),
+                load_start=loadavg(), quick=quick, python=platform.python_version(), machine=platform.machine())
+    try:
+        import numpy, librosa, tensorflow as tf, keras
+        meta['versions'] = f"numpy {numpy.__version__}, librosa {librosa.__version__}, tensorflow {tf.__version__}, keras {keras.__version__}"
+    except Exception as e: meta['versions'] = f'? ({e})'
+    out = dict(meta=meta)
+    if reuse and 'meta' in reuse:  # the report covers both runs: keep the earlier start
+        meta.update(date=reuse['meta']['date'], load_start=tuple(reuse['meta']['load_start']))
+    for s, r in (reuse or {}).items():
+        if s in SECTIONS and s not in sections: out[s] = dict(r, reused=f"from an earlier run ({r.get('date', '?')})")
+    for s in sections:
+        t = time.perf_counter()
+        print(f'[run.py] {s} ...', flush=True)
+        if s == 'memory': out[s] = section_memory(quick)
+        elif s == 'reproduce': out[s] = child('section_reproduce', dict(quick=quick, timeout=reproduce_timeout))
+        else: out[s] = child(f'section_{s}', dict(quick=quick))
+        out[s].update(load_end=loadavg(), section_s=time.perf_counter() - t, date=f"{datetime.now(timezone.utc):%H:%M} UTC")
+        print(f'[run.py] {s}: {json.dumps(out[s], default=str)[:600]}', flush=True)
+        meta['load_end'] = loadavg()
+        if on_section: on_section(out)  # e.g. rewrite results.md after every section
+    return out
+
+def _x(a, b):
+    try: return f'{a / b:.1f}x'
+    except (TypeError, ZeroDivisionError): return '-'
+
+def report(res):
+    "results.md text."
+    m = res['meta']; L = []
+    busy = max(m['load_start'][0], m.get('load_end', (0,))[0]) > 0.75 * (m['cpu_count'] or 1) + 0.5
+    L += ['# Benchmarks', '',
+          f"`nice .venv/bin/python benchmarks/run.py{' --quick' if m['quick'] else ''}` — {m['date']}, {m['machine']}, "
+          f"**os.cpu_count() = {m['cpu_count']}**, python {m['python']}, {m['versions']}.",
+          f"Load average (1/5/15 min) at start {m['load_start']}, at end {m.get('load_end')}.", '']
+    if busy:
+        L += [f"> **Note: the machine was busy** (load average above its {m['cpu_count']} cores): other jobs shared the CPU, so "
+              "absolute seconds are inflated; ratios compare variants measured in the same run and are the figures to read.", '']
+    L += ['Ratios are naive / ours (higher is better), each pair measured in the same process on the same clips. '
+          'Every section runs in a fresh process; peak memory is the peak RSS (VmHWM / ru_maxrss) of that process, '
+          'and of each worker process where there are workers.', '']
+    f = res.get('features')
+    if f and 'error' not in f:
+        n, k = f['n'], f['n_kaggle']
+        L += ['## 1. Feature extraction', '', f"{f['clips']} (Kaggle table: {k} of them).", '',
+              '| what | naive (s) | ours (s) | clips/s ours | speed-up | target |', '|---|---:|---:|---:|---:|---|',
+              f"| log-mel, cold (worker start-up + empty cache) | {f['logmel_naive_s']:.2f} | {f['logmel_cold_s']:.2f} | {n/f['logmel_cold_s']:.1f} | {_x(f['logmel_naive_s'], f['logmel_cold_s'])} | >= 3x |",
+              f"| log-mel, cold cache, worker pool already up | {f['logmel_naive_s']:.2f} | {f['logmel_warm_pool_s']:.2f} | {n/f['logmel_warm_pool_s']:.1f} | {_x(f['logmel_naive_s'], f['logmel_warm_pool_s'])} | |",
+              f"| log-mel, cold cache, backend='threading' (no worker start-up) | {f['logmel_naive_s']:.2f} | {f['logmel_threads_s']:.2f} | {n/f['logmel_threads_s']:.1f} | {_x(f['logmel_naive_s'], f['logmel_threads_s'])} | |",
+              f"| log-mel, n_jobs=1 in this process (per-file work only) | {f['logmel_naive_s']:.2f} | {f['logmel_one_process_s']:.2f} | {n/f['logmel_one_process_s']:.1f} | {_x(f['logmel_naive_s'], f['logmel_one_process_s'])} | |",
+              f"| log-mel, cached rerun | {f['logmel_naive_s']:.2f} | {f['logmel_cached_s']:.3f} | {n/f['logmel_cached_s']:.0f} | {_x(f['logmel_naive_s'], f['logmel_cached_s'])} | >= 50x |",
+              f"| Kaggle table (57 features), cold | {f['kaggle_naive_s']:.2f} | {f['kaggle_cold_s']:.2f} | {k/f['kaggle_cold_s']:.2f} | {_x(f['kaggle_naive_s'], f['kaggle_cold_s'])} | >= 3x |",
+              f"| Kaggle table, cached rerun | {f['kaggle_naive_s']:.2f} | {f['kaggle_cached_s']:.3f} | {k/f['kaggle_cached_s']:.0f} | {_x(f['kaggle_naive_s'], f['kaggle_cached_s'])} | >= 50x |",
+              '', f"Peak memory: main process {f['peak_main_mb']:.0f} MB (holds all results), worker processes "
+              f"{f['peak_workers_mb']:.0f} MB each at most ({f['n_worker_procs']} processes incl. loky's tracker). "
+              f"Max |ours - power_to_db(librosa melspectrogram)| on the last clip: {f['logmel_max_abs_diff_db']:.1g} dB.", '']
+    elif f: L += ['## 1. Feature extraction', '', f"failed: {f['error']}", '']
+    mem = res.get('memory')
+    if mem:
+        L += ['## Memory: extraction streams tracks', '',
+              '`extract_features(paths, logmel_summary, n_jobs=-1)` (one 256-value summary per track, so results stay small), '
+              'each N in a fresh process:', '',
+              '| tracks | seconds | tracks/s | peak RSS main (MB) | peak RSS per worker (MB) | raw audio if held at once (MB) |',
+              '|---:|---:|---:|---:|---:|---:|']
+        for key, r in mem.items():
+            if not isinstance(r, dict) or 'n' not in r: continue
+            L.append(f"| {r['n']} | {r['seconds']:.1f} | {r['n']/r['seconds']:.1f} | {r['peak_main_mb']:.0f} | "
+                     f"{r['peak_workers_mb']:.0f} | {r['raw_audio_if_held_mb']:.0f} |")
+        ns = [r for r in mem.values() if isinstance(r, dict) and 'n' in r]
+        if len(ns) == 2:
+            a, b = ns
+            L += ['', f"{b['n']//a['n']}x the tracks: peak main RSS x{b['peak_main_mb']/a['peak_main_mb']:.2f}, peak worker RSS "
+                  f"x{b['peak_workers_mb']/a['peak_workers_mb']:.2f} ({ns[0]['what']}): the peak does not grow with N."]
+        L.append('')
+    d = res.get('dsae')
+    if d and 'error' not in d:
+        L += ['## 2. DSAE training', '', f"{d['n']} x {d['n_in']} float32 (random values: dense-layer speed does not depend on them), "
+              f"4 classes, batch {d['batch']}. Per-epoch times are medians after a warm-up epoch; CPU-s = user+system seconds of all threads.", '',
+              '| variant | first epoch (s, incl. tracing) | s / epoch | CPU-s / epoch | 200 epochs (s) |', '|---|---:|---:|---:|---:|',
+              f"| naive `train_on_batch` loop | {d['naive_first_s']:.2f} | {d['naive_s_per_epoch']:.3f} | {d['naive_cpu_s_per_epoch']:.3f} | {d['naive_total_projected_s']:.0f} (projected) |",
+              f"| `fit_dsae` (tf.data, steps_per_execution=32) | {d['fit_first_s']:.2f} | {d['fit_s_per_epoch']:.3f} | {d['fit_cpu_s_per_epoch']:.3f} | "
+              + (f"**{d['fit_total_s']:.1f} (measured)**" if 'fit_total_s' in d else f"{d['fit_total_projected_s']:.0f} (projected)") + ' |', '',
+              f"Speed-up per epoch: {_x(d['naive_s_per_epoch'], d['fit_s_per_epoch'])} (wall), {_x(d['naive_cpu_s_per_epoch'], d['fit_cpu_s_per_epoch'])} (CPU). "
+              + (f"200 epochs: naive projected / measured = {_x(d['naive_total_projected_s'], d['fit_total_s'])}; loss {d['loss_first_last'][0]:.3f} -> {d['loss_first_last'][1]:.3f}. " if 'fit_total_s' in d else '')
+              + f"Authors: ~20 min (1200 s); target < 90 s. Peak RSS {d['peak_main_mb']:.0f} MB.", '']
+    elif d: L += ['## 2. DSAE training', '', f"failed: {d['error']}", '']
+    c = res.get('cnn')
+    if c and 'error' not in c:
+        L += ['## 3. CNN', '', '| what | time | note |', '|---|---|---|'] + [f'| {a} | {b} | {n} |' for a, b, n in c['rows']]
+        L += ['', f"Peak RSS {c['peak_main_mb']:.0f} MB. Training has no naive twin here (`train_cnn` is Keras `fit` on a tf.data "
+              "pipeline); the inference ratios are against one `model.predict` call per window.", '']
+    elif c: L += ['## 3. CNN', '', f"failed: {c['error']}", '']
+    r = res.get('reproduce')
+    if r:
+        L += ['## 4. `genre-nbs reproduce --preset quick`', '']
+        if 'skipped' in r: L += [f"skipped: {r['skipped']}", '']
+        else:
+            state = 'finished' if r['finished'] else (f"exit code {r['rc']}" if r['rc'] is not None else 'did not finish: ' + r['tail'])
+            L += [f"{r['cmd']}: **{r['wall_s']:.0f} s** wall ({r['wall_s']/60:.1f} min; {state}); target < 10 min. "
+                  f"Peak RSS of the CLI process {r['peak_child_mb']:.0f} MB.", '']
+    L += ['## Per-section load average at the end', '',
+          ' | '.join(f"{s}: {res[s].get('load_end')} at {res[s].get('date', '?')}" + (' (reused from an earlier run)' if 'reused' in res[s] else '')
+                     for s in SECTIONS if s in res), '']
+    return '\n'.join(L)
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--quick', action='store_true', help='small N and few epochs (a couple of minutes; smoke test)')
+    ap.add_argument('--sections', nargs='+', choices=SECTIONS, default=list(SECTIONS), metavar='NAME',
+                    help=f"which sections, in order (default: all of {', '.join(SECTIONS)})")
+    ap.add_argument('--reproduce-timeout', type=float, default=None, help='stop `genre-nbs reproduce` after this many seconds')
+    ap.add_argument('--no-write', action='store_true', help='print only; do not overwrite benchmarks/results.md')
+    ap.add_argument('--json', help='also write the raw numbers to this JSON file')
+    ap.add_argument('--reuse', help='JSON file of an earlier run (--json): report its sections that are not run now')
+    ap.add_argument('--_child', help=argparse.SUPPRESS); ap.add_argument('--_kwargs', help=argparse.SUPPRESS)
+    ap.add_argument('--_json', help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a._child:  # internal: one section in this fresh process
+        r = globals()[a._child](**json.loads(a._kwargs))
+        Path(a._json).write_text(json.dumps(r, default=float)); return r
+    def save(res):
+        if a.json: Path(a.json).write_text(json.dumps(res, indent=1, default=str))
+        if not a.no_write: (HERE/'results.md').write_text(report(res))
+    reuse = json.loads(Path(a.reuse).read_text()) if a.reuse else None
+    res = run(a.sections, a.quick, a.reproduce_timeout, on_section=save, reuse=reuse)
+    print(report(res))
+    if not a.no_write: print(f'wrote {HERE/"results.md"}')
+    return res
+
+if __name__ == '__main__': main()

@@ -55,8 +55,28 @@ def run_pytest():
         if r.returncode not in (0, 5) and f + e == 0: f = 1   # pytest itself failed (collection, internal error)
         return n - f - e - k, f + e, k
 
+WARM_NUMBA = """
+import numpy as np
+from genre_nbs.features import kaggle_features, logmel, mfcc
+for dt in (np.float32, np.float64):
+    y = (np.random.default_rng(0).standard_normal(22050 * 3) * 0.1).astype(dt)
+    kaggle_features(y, 22050); logmel(y); mfcc(y)
+"""
+
+def warm_numba_cache():
+    """Compile librosa's cached numba functions once, in one process, into a fresh cache folder for this run.
+    Several processes compiling the same function into an empty cache at once (parallel notebooks, loky workers)
+    can leave a cache entry that later segfaults on load; filling it serially first avoids that."""
+    d = tempfile.mkdtemp(prefix='genre-nbs-numba-')
+    ENV['NUMBA_CACHE_DIR'] = d
+    t0 = time.time()
+    r = subprocess.run([BIN/'python', '-c', WARM_NUMBA], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    print(f'numba cache warmed in {time.time() - t0:.0f} s ({d})' if r.returncode == 0 else
+          f'numba warm-up failed (tests go on):\n{r.stderr[-2000:]}')
+
 if __name__ == '__main__':
     ok_sync = sync_check()
+    warm_numba_cache()
     nb_pass, nb_fail = run_notebooks()
     py_pass, py_fail, py_skip = run_pytest()
     passed, failed = nb_pass + py_pass + ok_sync, nb_fail + py_fail + (not ok_sync)

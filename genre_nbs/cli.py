@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes would bury the progress bars
+os.environ.setdefault('TF_NUM_INTEROP_THREADS', '1')  # one TF op at a time: the same command gives the same bits
 
 # %% auto #0
 __all__ = ['EPILOG', 'CLIError', 'audio_files', 'format_table', 'classify_files', 'embed_files', 'write_embeddings',

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_cnn.ipynb #15feb548
 from __future__ import annotations
-import json, time
+import hashlib, json, os, tempfile, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -13,14 +13,14 @@ import keras
 from keras import layers, regularizers
 from .features import logmel, HUANG_MEL, HUANG_WIN_S
 from .evaluation import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_prf, plot_history,
-                                  save_model_dir, load_model_dir)
+                                  save_model_dir, load_model_dir, _clean_dead_tmp)
 
 # %% auto #0
-__all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn', 'random_crops',
-           'fixed_crops', 'fit_norm', 'apply_norm', 'spec_augment', 'mixup', 'balanced_weights', 'window_probs',
-           'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier', 'save_classifier', 'load_classifier',
-           'predict_tracks', 'classify_audio', 'build_cnn', 'run_cnn_experiment', 'track_folds', 'crossval_cnn',
-           'kaggle_rf_cv', 'compare_on_sample']
+__all__ = ['CKPT_VERSION', 'LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn',
+           'random_crops', 'fixed_crops', 'fit_norm', 'apply_norm', 'spec_augment', 'mixup', 'balanced_weights',
+           'window_probs', 'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier', 'save_classifier',
+           'load_classifier', 'predict_tracks', 'classify_audio', 'build_cnn', 'run_cnn_experiment', 'track_folds',
+           'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample']
 
 # %% ../nbs/05_cnn.ipynb #44a799be
 def _compile(model, lr):
@@ -216,7 +216,61 @@ def window_probs(model, # trained Keras model
     W, t = fixed_crops(X, model.input_shape[-2], hop)
     return _predict(model, W[..., None], batch_size), t
 
-# %% ../nbs/05_cnn.ipynb #abd0263c
+# %% ../nbs/05_cnn.ipynb #ac8f97d9
+CKPT_VERSION = 1  # bump when the layout of the training-state file changes
+
+def _digest(*arrays)->str:
+    h = hashlib.sha1()
+    for a in arrays: a = np.ascontiguousarray(a); h.update(str((a.shape, a.dtype.str)).encode()); h.update(a.tobytes())
+    return h.hexdigest()
+
+def _train_key(model, Xtr, ytr, valid, settings:dict)->str:
+    "What a saved training state must match: model architecture, data and training settings."
+    arch = [model.name, [type(l).__name__ for l in model.layers], [tuple(v.shape) for v in model.weights],
+            keras.saving.serialize_keras_object(model.optimizer)['config'].get('learning_rate')]  # not layer names: they count up per process
+    parts = dict(v=CKPT_VERSION, model=arch, data=_digest(*Xtr, ytr),
+                 valid=None if valid is None else _digest(*_as_tracks(valid[0]), np.asarray(valid[1])), **settings)
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+def _model_state(model)->list:
+    return [np.asarray(v) for v in model.trainable_variables + model.non_trainable_variables]
+
+def _save_state(path:Path, model, meta:dict, best_w):
+    "Write the training state atomically: temp file in the same folder, then rename."
+    arrays = {f'var{i}': a for i, a in enumerate(_model_state(model))}
+    arrays.update({f'opt{i}': np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+    if best_w is not None: arrays.update({f'best{i}': a for i, a in enumerate(best_w)})
+    arrays['meta'] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.tmp-{os.getpid()}-', suffix='.npz'); os.close(fd)
+    try:
+        with open(tmp, 'wb') as f: np.savez(f, **arrays); f.flush(); os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.remove(tmp)
+
+def _load_state(path:Path, model, key:str):
+    "Restore a saved state into `model` (and its optimizer); (meta, best weights), or None if absent or not ours."
+    try:
+        with np.load(path) as z:
+            meta = json.loads(bytes(z['meta']).decode())
+            if meta.get('key') != key: return None
+            n = lambda p: sum(k.startswith(p) for k in z.files)
+            mv, ov = [z[f'var{i}'] for i in range(n('var'))], [z[f'opt{i}'] for i in range(n('opt'))]
+            best_w = [z[f'best{i}'] for i in range(n('best'))] or None
+    except FileNotFoundError: return None
+    except Exception as e:
+        warnings.warn(f"ignoring unreadable training state '{path}' ({type(e).__name__}: {e}); training from the start")
+        return None
+    vs = model.trainable_variables + model.non_trainable_variables
+    if len(mv) != len(vs): return None
+    for v, a in zip(vs, mv): v.assign(a)
+    if ov:
+        model.optimizer.build(model.trainable_variables)
+        if len(ov) != len(model.optimizer.variables): return None
+        for v, a in zip(model.optimizer.variables, ov): v.assign(a)
+    return meta, best_w
+
+# %% ../nbs/05_cnn.ipynb #ed5464fe
 def train_cnn(model, # compiled Keras model from huang_cnn / huang_cnn_raw / usc_cnn
               train:tuple, # (track arrays, labels) for training
               valid:tuple|None=None, # (track arrays, labels) for early stopping and checkpoint choice
@@ -230,16 +284,19 @@ def train_cnn(model, # compiled Keras model from huang_cnn / huang_cnn_raw / usc
               mixup_alpha:float=0., # mixup Beta parameter, 0 for none
               valid_hop:int|None=None, # hop of validation windows (default: one window length)
               norm:dict|None=None, # standardisation stats (default: fitted on the training tracks)
+              checkpoint=None, # folder for the training state after every epoch; a rerun resumes from it (None: off)
               verbose:bool=False, # print one line per epoch
-             )->dict: # history: per-epoch lists, 'best_epoch', 'norm', 'seconds'
+             )->dict: # history: per-epoch lists, 'best_epoch', 'norm', 'seconds', 'resumed_from'
     "Train on fresh random windows each epoch; restore the weights of the best validation epoch."
     Xtr, ytr = _as_tracks(train[0]), np.asarray(train[1])
     if len(Xtr) != len(ytr): raise ValueError(f"{len(Xtr)} training tracks but {len(ytr)} labels")
     if class_weight not in ('balanced', None): raise ValueError(f"class_weight must be 'balanced' or None, got {class_weight!r}")
     n_classes, win = model.output_shape[-1], model.input_shape[-2]
     if ytr.min() < 0 or ytr.max() >= n_classes: raise ValueError(f"labels must be in [0, {n_classes}), got {ytr.min()}..{ytr.max()}")
+    settings = dict(batch_size=batch_size, seed=seed, patience=patience, n_random=n_random,
+                    class_weight=class_weight, spec_aug=spec_aug, mixup_alpha=mixup_alpha, valid_hop=valid_hop, norm=norm)
     norm = norm or fit_norm(Xtr)
-    Xtr = [apply_norm(x[None], norm)[0] for x in Xtr]
+    Xtr_n = [apply_norm(x[None], norm)[0] for x in Xtr]
     cw = balanced_weights(ytr, n_classes) if class_weight == 'balanced' else np.ones(n_classes)
     rng = np.random.default_rng(seed); keras.utils.set_random_seed(seed)
     hist = {k: [] for k in ('loss', 'accuracy')}
@@ -247,13 +304,27 @@ def train_cnn(model, # compiled Keras model from huang_cnn / huang_cnn_raw / usc
         Xva = [apply_norm(x[None], norm)[0] for x in _as_tracks(valid[0])]; yva = np.asarray(valid[1])
         Wva, tva = fixed_crops(Xva, win, valid_hop or win); Wva = Wva[..., None]
         hist.update({k: [] for k in ('val_loss', 'val_accuracy', 'val_track_accuracy')})
-    best, best_w, best_ep, wait, t0 = np.inf, None, -1, 0, time.time()
-    for ep in range(epochs):
-        W, t = random_crops(Xtr, win, n_random, rng)
+    best, best_w, best_ep, wait, done, spent, start = np.inf, None, -1, 0, False, 0., 0
+    state = None
+    if checkpoint is not None:
+        state = Path(checkpoint)/'train_state.npz'; state.parent.mkdir(parents=True, exist_ok=True)
+        _clean_dead_tmp(state.parent)  # a half-written state of a killed run
+        key = _train_key(model, Xtr, ytr, valid, settings)
+        got = _load_state(state, model, key)
+        if got is not None:
+            meta, best_w = got
+            hist, best, best_ep, wait, done, spent = (meta['hist'], meta['best'], meta['best_ep'], meta['wait'],
+                                                      meta['done'], meta['seconds'])
+            rng.bit_generator.state = meta['rng']; start = len(hist['loss'])
+    t0 = time.time()
+    for ep in range(start, epochs):
+        if done: break
+        W, t = random_crops(Xtr_n, win, n_random, rng)
         if spec_aug is not None: W = spec_augment(W, rng, **spec_aug)
         W, Y, sw = W[..., None], np.eye(n_classes, dtype=np.float32)[ytr[t]], cw[ytr[t]].astype(np.float32)
         if mixup_alpha: W, Y, sw = mixup(W, Y, sw, mixup_alpha, rng)
-        h = model.fit(W, Y, batch_size=batch_size, epochs=1, verbose=0, sample_weight=sw, shuffle=True)
+        p = rng.permutation(len(W)); W, Y, sw = W[p], Y[p], sw[p]  # our generator shuffles, so a resume replays it
+        h = model.fit(W, Y, batch_size=batch_size, epochs=1, verbose=0, sample_weight=sw, shuffle=False)
         hist['loss'].append(float(h.history['loss'][0])); hist['accuracy'].append(float(h.history['accuracy'][0]))
         if valid is not None:
             P = _predict(model, Wva)
@@ -261,17 +332,20 @@ def train_cnn(model, # compiled Keras model from huang_cnn / huang_cnn_raw / usc
             _, tp = track_vote(P, tva)
             hist['val_loss'].append(vl); hist['val_accuracy'].append(float((P.argmax(1) == yva[tva]).mean()))
             hist['val_track_accuracy'].append(float((tp.argmax(1) == yva).mean()))
-            if vl < best: best, best_w, best_ep, wait = vl, model.get_weights(), ep, 0
+            if vl < best: best, best_w, best_ep, wait = vl, [np.asarray(a) for a in model.get_weights()], ep, 0
             else:
                 wait += 1
-                if wait >= patience: break
+                done = wait >= patience
         if verbose: print(ep, {k: round(v[-1], 3) for k, v in hist.items()}, flush=True)
+        if state is not None:
+            _save_state(state, model, dict(key=key, hist=hist, best=best, best_ep=best_ep, wait=wait, done=done,
+                                           seconds=spent + time.time() - t0, rng=rng.bit_generator.state), best_w)
     if best_w is not None: model.set_weights(best_w)
     hist.update(best_epoch=best_ep if valid is not None else len(hist['loss']) - 1, norm=norm,
-                seconds=time.time() - t0)
+                seconds=spent + time.time() - t0, resumed_from=start)
     return hist
 
-# %% ../nbs/05_cnn.ipynb #da4ffb50
+# %% ../nbs/05_cnn.ipynb #dda7eea7
 LOGMEL_INPUT = {'kind': 'logmel', 'sr': 22050, **HUANG_MEL, 'win_s': HUANG_WIN_S,
                 'win': 1 + int(HUANG_WIN_S * 22050) // HUANG_MEL['hop_length']}  # Huang's preset: 2 s windows of 64 x 173
 RAW_INPUT = {'kind': 'raw', 'sr': 22050, 'win_s': HUANG_WIN_S, 'win': int(HUANG_WIN_S * 22050)}  # raw 2 s windows
@@ -304,7 +378,7 @@ def track_features(items, # audio paths, 1-D waveforms at input['sr'], or ready 
         out.append(_logmel(y, input).astype(np.float32) if input['kind'] == 'logmel' else y.astype(np.float32))
     return out
 
-# %% ../nbs/05_cnn.ipynb #c6770d85
+# %% ../nbs/05_cnn.ipynb #1e6c5bb5
 @dataclass
 class CNNClassifier:
     "A trained CNN with everything needed to classify new audio."
@@ -341,7 +415,7 @@ def load_classifier(model_dir, # directory written by save_classifier
         raise ModelFileError(f"'{model_dir}' holds a {cfg.get('model')!r} model, not a genre_nbs CNN")
     return CNNClassifier(model, cfg)
 
-# %% ../nbs/05_cnn.ipynb #44805b61
+# %% ../nbs/05_cnn.ipynb #a3268d3a
 def predict_tracks(clf:CNNClassifier, # trained classifier
                    items, # audio paths, waveforms, or track arrays (see track_features)
                    sr:int|None=None, # sample rate of waveform items
@@ -364,7 +438,7 @@ def classify_audio(clf:CNNClassifier, # trained classifier
     p = predict_tracks(clf, [y], sr=sr)[0]
     return {g: float(v) for g, v in zip(clf.genres, p)}
 
-# %% ../nbs/05_cnn.ipynb #a3268d3a
+# %% ../nbs/05_cnn.ipynb #517152c3
 SPEC_AUG = {'f_max': 8, 't_max': 20}  # the masking used in the tiny-data recipe
 ARCHS = ('huang', 'huang_gap', 'huang_tp', 'tiny', 'huang_raw', 'usc')  # 'tiny' = 'huang_tp' at width 16
 
@@ -396,7 +470,7 @@ def _split_scores(clf, X, y, hop):
     return {'window_acc': float((P.argmax(1) == y[t]).mean()), 'track_acc': float((tp.argmax(1) == y).mean()),
             'track_pred': tp.argmax(1), 'n_tracks': len(y), 'n_windows': len(t)}
 
-# %% ../nbs/05_cnn.ipynb #972cc7bf
+# %% ../nbs/05_cnn.ipynb #45b3b81a
 def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.scan_gtzan / scan_fma)
                        split:pd.Series, # 'train' / 'valid' / 'test' per track (data.split_tracks)
                        out_dir, # where the model directory, figures and results.json go
@@ -415,6 +489,7 @@ def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.sca
                        fig_dir=None, # where the figures go (default: out_dir), e.g. the repo's figures/
                        features:list|None=None, # precomputed track arrays aligned with `tracks` (skips extraction)
                        model_kw:dict|None=None, # extra kwargs for the model builder
+                       checkpoint=None, # folder for the per-epoch training state; a rerun resumes from it (None: off)
                       )->dict: # accuracies per split, per-genre table, paths
     "Train a CNN on the train split (checkpoint by validation loss), evaluate train/valid/test, write figures and the model."
     input = input or (RAW_INPUT if arch == 'huang_raw' else LOGMEL_INPUT)
@@ -429,7 +504,7 @@ def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.sca
     model = build_cnn(arch, len(genres), input, seed=seed, **(model_kw or {}))
     hist = train_cnn(model, pick('train'), pick('valid') if len(side['valid']) else None, epochs=epochs,
                      batch_size=batch_size, seed=seed, patience=patience, n_random=n_random, class_weight=class_weight,
-                     spec_aug=spec_aug, mixup_alpha=mixup_alpha)
+                     spec_aug=spec_aug, mixup_alpha=mixup_alpha, checkpoint=checkpoint)
     params = dict(arch=arch, epochs=epochs, batch_size=batch_size, n_random=n_random, patience=patience,
                   class_weight=class_weight, spec_aug=spec_aug, mixup_alpha=mixup_alpha, seed=seed,
                   best_epoch=hist['best_epoch'], epochs_run=len(hist['loss']), train_seconds=round(hist['seconds'], 1))
@@ -461,7 +536,7 @@ def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.sca
     (out / 'results.json').write_text(json.dumps(js, indent=2, default=float))
     return res
 
-# %% ../nbs/05_cnn.ipynb #45b3b81a
+# %% ../nbs/05_cnn.ipynb #c88693de
 def track_folds(y, # genre label of each track
                 n_folds:int=5, # number of folds
                 seed:int=0, # shuffling seed
@@ -513,7 +588,7 @@ def kaggle_rf_cv(filenames, # clip file names, e.g. 'blues.00000.wav'
         rows.append(dict(fold=k, track_acc=float((rf.predict(F[te]) == y[te]).mean())))
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_cnn.ipynb #2f7fb837
+# %% ../nbs/05_cnn.ipynb #0203c38c
 def compare_on_sample(configs:dict, # name -> crossval_cnn kwargs (arch, model_kw, epochs, n_random, ...)
                       sample_dir=None, # GTZAN-layout folder (default: shared gtzan-sample)
                       csv_path=None, # Kaggle features_30_sec.csv (default: shared gtzan-features); False: no RF

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_evaluation.ipynb #ba25382e
 from __future__ import annotations
-import json, os, tempfile, zipfile
+import json, os, shutil, tempfile, warnings, zipfile
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -14,8 +14,8 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 __all__ = ['MODEL_NAMES', 'CONFIG_VERSION', 'PRESETS', 'FAMILIES', 'PAPER_RESULTS', 'MODEL_INPUTS', 'accuracy_ci', 'track_vote',
            'classification_table', 'save_figure', 'plot_confusion', 'plot_prf', 'plot_history', 'plot_embedding',
            'ModelFileError', 'save_model_dir', 'load_model_dir', 'paper_result', 'score_model', 'load_tracks',
-           'package_versions', 'results_markdown', 'run_experiment', 'EmbeddingOnlyError', 'input_config',
-           'clip_inputs', 'Predictor', 'load_predictor', 'train_model']
+           'package_versions', 'results_markdown', 'deterministic_tf', 'run_experiment', 'EmbeddingOnlyError',
+           'input_config', 'clip_inputs', 'Predictor', 'load_predictor', 'train_model']
 
 # %% ../nbs/06_evaluation.ipynb #4eba86e0
 def accuracy_ci(y_true, # true labels
@@ -73,7 +73,7 @@ def save_figure(fig, # a matplotlib Figure
     "Write `fig` to `path` atomically (temp file + rename), creating parent folders, and return `fig`."
     if path is None: return fig
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-', suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.tmp-{os.getpid()}-', suffix=path.suffix)
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=120, bbox_inches='tight'); _publish(tmp, path)
@@ -180,11 +180,24 @@ class ModelFileError(ValueError):
 # %% ../nbs/06_evaluation.ipynb #1abec846
 def _atomic_write(path:Path, write):
     "Call `write(tmp_path)` then rename the temp file onto `path`."
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.tmp-', suffix=path.suffix)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.tmp-{os.getpid()}-', suffix=path.suffix)
     os.close(fd)
     try: write(tmp); _publish(tmp, path)
     finally:
         if os.path.exists(tmp): os.remove(tmp)
+
+def _clean_dead_tmp(folder:Path):
+    "Remove `.tmp-<pid>-*` files left by writers that were killed (their process is gone)."
+    for f in Path(folder).glob('.tmp-*'):
+        try: pid = int(f.name.split('-')[1])
+        except (IndexError, ValueError): pid = None  # an older name without a pid: left by a dead writer too
+        if pid is not None and pid != os.getpid():
+            try: os.kill(pid, 0); continue  # still running: its write is in progress
+            except ProcessLookupError: pass
+            except PermissionError: continue
+        elif pid == os.getpid(): continue
+        try: f.unlink()
+        except OSError: pass
 
 def save_model_dir(out_dir, # directory to write (created)
                    config:dict, # must hold 'model' (one of MODEL_NAMES); 'input' recommended
@@ -492,14 +505,15 @@ def _run_cnn(ctx, k, raw=False, small=False):
     stem = 'cnn_raw' if raw else 'cnn_small' if small else 'cnn_logmel'
     res = run_cnn_experiment(ctx['tracks'], ctx['split'], ctx['work']/stem, arch='huang_raw' if raw else 'tiny' if small else 'huang',
                              epochs=k['epochs'], batch_size=k['batch_size'], n_random=k['n_random'], patience=k['patience'],
-                             seed=ctx['seed'], fig_prefix=stem, fig_dir=ctx['out'],
+                             seed=ctx['seed'], fig_prefix=stem, fig_dir=ctx['out'], checkpoint=ctx.get('checkpoint'),
                              **({'spec_aug': None} if raw else {}))  # SpecAugment masks spectrograms, not waveforms
     acc, lo, hi = res['track_acc_ci']
     get = lambda s: res[s]['window_acc'] if s in res else None
     row = _row('cnn', 'raw' if raw else 'logmel (small CNN, SpecAugment)' if small else 'logmel', ctx['protocol'], None, train_acc=get('train'), valid_acc=get('valid'),
                test_acc=get('test'), macro_f1=float(res['table'].loc['macro avg', 'f1']), track_acc=acc, track_lo=lo,
                track_hi=hi, n_test_tracks=res.get('test', {}).get('n_tracks'), seconds=round(time.time() - t0, 1),
-               epochs_run=res['params']['epochs_run'], figures=[Path(p).name for p in res['figures'].values()])
+               epochs_run=res['params']['epochs_run'], train_loss=res['history']['loss'][res['params']['best_epoch']],
+               figures=[Path(p).name for p in res['figures'].values()])
     return [row]
 
 def _run_latent(ctx, k, name):
@@ -620,9 +634,20 @@ def _check_split(tracks, split):
     missing = sorted(set(tracks['genre']) - set(tracks.loc[(split == 'train').to_numpy(), 'genre']))
     if missing: raise DatasetError(f"genre(s) {missing} have no training tracks in this split")
 
+def deterministic_tf():
+    "Make TensorFlow run one op at a time (inter-op threads 1); call before the first TF op. True if it is in force."
+    import tensorflow as tf
+    try: tf.config.threading.set_inter_op_parallelism_threads(1); return True
+    except RuntimeError:  # TF already started: fine if it was started with one inter-op thread
+        return tf.config.threading.get_inter_op_parallelism_threads() == 1 or os.environ.get('TF_NUM_INTEROP_THREADS') == '1'
+
 def _reseed(seed:int):
     "Seed Python, NumPy and TensorFlow (and make TF ops deterministic) so a rerun gives the same numbers."
     import keras, tensorflow as tf
+    if not deterministic_tf() and not getattr(_reseed, 'warned', False):
+        _reseed.warned = True
+        warnings.warn("TensorFlow was started before genre_nbs could set one inter-op thread: CNN results may differ "
+                      "slightly from run to run. Set TF_NUM_INTEROP_THREADS=1 or call evaluation.deterministic_tf() first.")
     keras.utils.set_random_seed(seed)
     try: tf.config.experimental.enable_op_determinism()
     except Exception: pass  # older TF without the switch: seeds alone
@@ -660,6 +685,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
     _check_split(tracks, split)
     dataset['split'] = split.value_counts().to_dict()
     out = Path(out); out.mkdir(parents=True, exist_ok=True); (out/'runs').mkdir(exist_ok=True)
+    for d in (out, out/'runs'): _clean_dead_tmp(d)  # half-written files of a killed run
     cache_dir = Path(cache_dir) if cache_dir is not None else Path(default_data_dir())/'cache'
     config = dict(data=None if data is None else str(data), genres=genres_found, protocol=protocol, split_protocol=track_protocol,
                   split_dir=None if split_dir is None else str(split_dir), preset=preset, seed=seed, knobs=knobs,
@@ -688,6 +714,8 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
                 except (OSError, ValueError): pass
             t0 = _t.time()
             _reseed(seed)  # per family, so a --models subset or a --resume run matches a full run
+            ctx['checkpoint'] = ckpt = out/'runs'/f'{fam}.ckpt'  # training state after every epoch (CNN families)
+            if not resume and ckpt.exists(): shutil.rmtree(ckpt)  # a fresh run starts from scratch
             try:
                 fam_rows = runners[fam](); status, err = 'ok', None
             except Exception as e:  # one broken family must not lose the others' results
@@ -700,6 +728,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
             timings[fam] = secs
             rows += fam_rows
             _write_json(run_file, dict(key=key, family=fam, status=status, error=err, seconds=secs, rows=fam_rows))
+            if status == 'ok' and ckpt.exists(): shutil.rmtree(ckpt)  # finished: the run file is what a resume reuses
             import matplotlib.pyplot as plt
             plt.close('all')
     timings['total'] = round(_t.time() - t_start, 1)
@@ -913,6 +942,7 @@ def train_model(name:str, # one of MODEL_NAMES
     y_track = tracks['genre'].map({g: i for i, g in enumerate(genres_found)}).to_numpy()
     trained_on = dict(dataset=dataset['root'], kind=dataset['kind'], n_tracks=dataset['n_tracks'], seed=seed, preset=preset,
                       split={s: int(n) for s, n in split.value_counts().items()})
+    _reseed(seed)
     t0 = time.time()
     if name in ('seq2seq_gru', 'seq2seq_lstm', 'beta_vae', 'wavenet', 'cnn'):
         import tempfile

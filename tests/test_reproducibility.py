@@ -1,6 +1,6 @@
 """Issue 9: the same seed gives the same numbers -- synthetic data, random windows, splits, cached segments, and a whole
 `genre-nbs reproduce` run (two separate processes with separate caches must write identical results.json numbers)."""
-import json, os, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -74,11 +74,20 @@ def _numbers(res: dict) -> list:
     return [{k: v for k, v in r.items() if k not in NUMERIC_SKIP} for r in res['rows']]
 
 
-def _reproduce(data: Path, out: Path, cache: Path, *extra) -> dict:
+def _reproduce(data: Path, out: Path, cache: Path, *extra, kill_when: Path | None = None) -> dict | None:
     env = dict(os.environ, GENRE_NBS_DATA=str(cache), TF_CPP_MIN_LOG_LEVEL='2', PYTHONHASHSEED='0',
                CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
     cmd = [sys.executable, '-c', 'import sys; from genre_nbs.cli import main; sys.exit(main())', 'reproduce', '--data', str(data), '--preset', 'tiny', '--seed', '0',
-           '--models', 'huang', '--out', str(out), '--quiet', *extra]
+           '--models', 'huang', 'cnn_logmel', '--out', str(out), '--quiet', *extra]
+    if kill_when is not None:  # start the run, SIGKILL it as soon as `kill_when` exists (a family finished)
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        t0 = time.time()
+        while p.poll() is None and time.time() - t0 < 400:
+            if kill_when.exists(): os.kill(p.pid, signal.SIGKILL); break
+            time.sleep(0.01)
+        p.wait(timeout=60)
+        assert p.returncode == -signal.SIGKILL, f'the run ended ({p.returncode}) before it could be killed'
+        return None
     p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
     assert p.returncode == 0, f'{cmd} exited {p.returncode}:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}'
     return json.loads((out/'results.json').read_text())
@@ -104,4 +113,13 @@ def test_reproduce_twice_gives_identical_results(synth, tmp_path):
     (tmp_path/'run1'/'.tmp-killed.json').write_text('{"half')
     r3 = _reproduce(synth[0], tmp_path/'run1', tmp_path/'cache1', '--resume')
     assert _numbers(r3) == n1 and r3['timings']['huang'] == r1['timings']['huang']
-    print(f"reproduce ran twice in {time.time() - t0:.0f} s: {len(n1)} rows identical")
+    # a real kill -9 in the middle of a run (while the CNN trains, after the huang family finished), then --resume:
+    # the finished family is reused, the rest is computed, and the numbers are those of the uninterrupted run
+    run4 = tmp_path/'run4'
+    _reproduce(synth[0], run4, tmp_path/'cache1', kill_when=run4/'runs'/'huang.json')
+    assert not (run4/'results.json').exists()
+    r4 = _reproduce(synth[0], run4, tmp_path/'cache1', '--resume')
+    huang_secs = json.loads((run4/'runs'/'huang.json').read_text())['seconds']
+    assert _numbers(r4) == n1 and r4['timings']['huang'] == huang_secs
+    assert not list(run4.glob('.tmp-*')) and not list((run4/'runs').glob('.tmp-*')) and not list((run4/'runs').glob('*.ckpt'))
+    print(f"reproduce ran twice in {time.time() - t0:.0f} s: {len(n1)} rows identical; killed run resumed to the same numbers")

@@ -258,7 +258,8 @@ def main(argv=None, # arguments (default sys.argv[1:])
         print(f"genre-nbs: error: {e}", file=sys.stderr)
         return 2
     except ValueError as e:  # bad values from the user (unknown model, split too small for the data ...)
-        print(f"genre-nbs: error: {e}", file=sys.stderr)
+        if os.environ.get('GENRE_NBS_DEBUG'): raise  # a bug, not the input: show the whole traceback
+        print(f"genre-nbs: error: {e} (set GENRE_NBS_DEBUG=1 to see where it came from)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("genre-nbs: interrupted", file=sys.stderr)

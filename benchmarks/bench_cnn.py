@@ -1,6 +1,7 @@
 """CNN speed on CPU: seconds per training epoch, inference time per 30 s clip (after loading, feature extraction
 included) and clips/s for a folder, with a naive baseline (one model.predict call per window) in the same run.
-Appends a table to benchmarks/results.md under '## CNN'.   Usage: python benchmarks/bench_cnn.py [--quick]"""
+Run alone it only prints its table; `benchmarks/run.py --sections cnn` (which calls `run`) records it in results.md.
+Usage: python benchmarks/bench_cnn.py [--quick]"""
 import os, sys, time, tempfile, platform, datetime
 from pathlib import Path
 import numpy as np
@@ -84,12 +85,5 @@ def main():
              "| what | time (wall) | note |", "|---|---|---|"] + [f"| {a} | {b} | {c} |" for a, b, c in rows] + [""]
     text = "\n".join(lines)
     print(text)
-    res = REPO / 'benchmarks' / 'results.md'
-    old = res.read_text() if res.exists() else "# Benchmarks\n\n"
-    if "## CNN" in old:  # replace our section, keep the others
-        head, _, rest = old.partition("## CNN")
-        nxt = rest.find("\n## ")
-        old = head + (rest[nxt + 1:] if nxt >= 0 else "")
-    res.write_text(old.rstrip() + "\n\n" + text)
 
 if __name__ == '__main__': main()

@@ -8,9 +8,10 @@ the speed of dense layers does not depend on the values. Compared in one process
   fit+det    the default with tf.config.experimental.enable_op_determinism() (process-wide, so measured last)
 Each variant is timed over a few epochs after one warm-up epoch (tracing / XLA compilation reported separately);
 the best variant is then run for the full 200 epochs and that total is measured, not projected.
-Peak memory is the process's ru_maxrss. Results are appended to benchmarks/results.md under "## DSAE training".
+Peak memory is the process's ru_maxrss. Run alone this script only prints its table (it has more variants than the
+`dsae` section of benchmarks/run.py, which uses its helpers and is the one that records results.md / results.json).
 
-Usage: nice python benchmarks/bench_dsae.py [--epochs 200] [--timed 5] [--no-full] [--no-append]
+Usage: nice python benchmarks/bench_dsae.py [--epochs 200] [--timed 5] [--no-full]
 """
 import argparse, os, platform, resource, sys, time
 from datetime import datetime, timezone
@@ -64,7 +65,6 @@ def main():
     ap.add_argument('--epochs', type=int, default=200, help='epochs of the full measured run')
     ap.add_argument('--timed', type=int, default=5, help='epochs timed per variant (after 1 warm-up epoch)')
     ap.add_argument('--no-full', action='store_true', help='skip the full measured run (projection only)')
-    ap.add_argument('--no-append', action='store_true', help='do not append to benchmarks/results.md')
     a = ap.parse_args()
     X, y = data()
     rows = {}
@@ -107,16 +107,5 @@ def main():
     lines.append(f"Peak memory (ru_maxrss): {rss_mb:.0f} MB.")
     text = '\n'.join(lines) + '\n'
     print(text)
-    if not a.no_append:
-        p = Path(__file__).parent/'results.md'
-        old = p.read_text() if p.exists() else '# Benchmarks\n'
-        head = '## DSAE training'
-        if head not in old: new = old.rstrip('\n') + f'\n\n{head}\n\n{text}'
-        else:
-            i = old.index(head) + len(head)
-            j = old.find('\n## ', i)
-            j = len(old) if j < 0 else j + 1
-            new = old[:j].rstrip('\n') + '\n\n' + text + ('\n' + old[j:] if j < len(old) else '')
-        p.write_text(new)
 
 if __name__ == '__main__': main()

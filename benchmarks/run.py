@@ -1,12 +1,18 @@
 """genre-nbs benchmarks: one entry point. Every speed figure is a ratio against a naive baseline measured in the same
-run (same process, same clips), with absolute seconds and peak memory; results go to benchmarks/results.md.
+run (same process, same clips), with absolute seconds and peak memory.
+
+Results: benchmarks/results.json (raw numbers) and benchmarks/results.md (rendered from it) are written only by this
+script, each as a whole file, after every section. Sections not run now are kept from results.json (with their own
+dates), so `--sections features` refreshes one section without losing the others; `--fresh` drops them. The
+bench_*.py scripts, run on their own, only print.
 
 Sections (each runs in its own fresh Python process, so imports, worker pools and peak memory do not leak between them):
   features   N 30 s clips: log-mel (128 mels, n_fft 2048, hop 512) and the Kaggle handcrafted table.
-             naive: for each file `librosa.load` + `librosa.feature.melspectrogram` (log-mel), or the Kaggle notebook's
-             calls (`librosa.load`, chroma_stft, rms, centroid, bandwidth, rolloff, zcr, `effects.hpss`, `beat_track`,
-             mfcc, each from the waveform). ours: `extract_features` / `kaggle_features_table` with n_jobs=-1, cold
-             (fresh worker pool, empty cache) and cached (the same call again).
+             naive: for each file `librosa.load` + `librosa.feature.melspectrogram` + `power_to_db` (log-mel), or the
+             Kaggle notebook's calls (`librosa.load`, chroma_stft, rms, centroid, bandwidth, rolloff, zcr,
+             `effects.hpss`, `beat_track`, mfcc, each from the waveform). ours: `extract_features` /
+             `kaggle_features_table` with their defaults, cold (empty cache), n_jobs=1, and cached (the same call again),
+             alternating with the naive loop over several rounds; plus loky worker processes (cold start and warm pool).
   memory     peak RSS of `extract_features` for 100 and 1000 tracks (the 50 shared clips repeated by path; generated
              clips without the shared data): streaming, so the peak does not grow with N.
   dsae       DSAE (8000 x 500, batch 512): naive `train_on_batch` loop vs `fit_dsae`, s/epoch; total for 200 epochs
@@ -16,7 +22,7 @@ Sections (each runs in its own fresh Python process, so imports, worker pools an
              when the CLI is not installed.
 
 Usage (repo root; the machine should be otherwise idle, or the load is noted in the results):
-    nice .venv/bin/python benchmarks/run.py [--quick] [--sections features memory dsae cnn reproduce] [--no-write]
+    nice .venv/bin/python benchmarks/run.py [--quick] [--sections features memory dsae cnn reproduce] [--no-write] [--fresh]
 """
 import argparse, json, os, platform, resource, shutil, subprocess, sys, tempfile, time, warnings
 from datetime import datetime, timezone
@@ -55,40 +61,69 @@ def naive_kaggle(path):
     return np.array(out)
 
 def section_features(quick):
-    import numpy as np, librosa
+    """Log-mel and Kaggle table on the shared clips: the naive loop and ours interleaved, repeated, in this process.
+
+    Per repetition: naive loop, then ours cold (empty cache) with the defaults, then n_jobs=1, then the cached rerun;
+    each speed-up is the median over repetitions of naive / ours measured back to back, so a change in the machine's
+    load (it is shared) hits both sides of a ratio alike."""
+    import numpy as np, librosa, pandas as pd
     from bench_features import clips, worker_peak_mb
-    from genre_nbs.features import extract_features, logmel, kaggle_features_table, DEFAULT_MEL
+    from genre_nbs.data import shared_data_dir
+    from genre_nbs.features import (extract_features, logmel, kaggle_features_table, kaggle_agreement, kaggle_features,
+                                    DEFAULT_MEL, PROCESS_MIN_FILES, _executor)
     warnings.simplefilter('ignore')
     tmp = tempfile.TemporaryDirectory(); t = Path(tmp.name)
     n, n_k = (10, 4) if quick else (50, 16)
+    reps, k_reps = (1, 1) if quick else (3, 2)
     paths, what = clips(n, False, t)
     kpaths = paths[::max(1, len(paths)//n_k)][:n_k]
-    # warm-up of this process for both paths (imports, librosa's first STFT / filterbank / numba compilation)
+    # warm-up of this process for both paths (imports, first STFT / filterbank, numba's compiled kernels from disk)
     z = np.random.default_rng(0).normal(size=22050 * 3).astype(np.float32)
-    librosa.feature.melspectrogram(y=z, sr=22050); logmel(z); naive_kaggle(paths[0])
-    out = dict(n=len(paths), n_kaggle=len(kpaths), clips=what)
+    librosa.power_to_db(librosa.feature.melspectrogram(y=z, sr=22050)); logmel(z); kaggle_features(z); naive_kaggle(paths[0])
+    ex = _executor(list(range(n)), -1, None)
+    out = dict(n=len(paths), n_kaggle=len(kpaths), clips=what, reps=reps, k_reps=k_reps, cpu_count=os.cpu_count(),
+               executor=f"{ex[0]} {ex[2]}" if ex else 'this process', process_min_files=PROCESS_MIN_FILES)
 
     def naive_logmel():
-        for p in paths:
-            y, sr = librosa.load(p); S = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr))
-        return S
-    ours = lambda cache: extract_features(paths, logmel, DEFAULT_MEL, n_jobs=-1, cache_dir=cache, progress=False)
-    out['logmel_naive_s'], S = timed(naive_logmel)
-    fresh_pool(); out['logmel_cold_s'], fs = timed(lambda: ours(t/'c1'))
-    out['logmel_warm_pool_s'], _ = timed(lambda: ours(t/'c2'))
-    out['logmel_cached_s'], fs2 = timed(lambda: ours(t/'c1'))
-    out['logmel_threads_s'], _ = timed(lambda: extract_features(paths, logmel, DEFAULT_MEL, n_jobs=-1, cache_dir=t/'c3',
-                                                                progress=False, backend='threading'))
-    out['logmel_one_process_s'], _ = timed(lambda: extract_features(paths, logmel, DEFAULT_MEL, n_jobs=1, progress=False))
-    out['logmel_max_abs_diff_db'] = float(np.abs(fs.X[-1][:, :S.shape[1]] - np.maximum(S, S.max() - 80)).max())
-    assert all(np.array_equal(a, b) for a, b in zip(fs.X, fs2.X))
-
-    out['kaggle_naive_s'], _ = timed(lambda: [naive_kaggle(p) for p in kpaths])
-    kours = lambda: kaggle_features_table(kpaths, n_jobs=-1, cache_dir=t/'k', progress=False)
-    fresh_pool(); out['kaggle_cold_s'], tab = timed(kours)
-    out['kaggle_cached_s'], tab2 = timed(kours)
-    assert tab.equals(tab2) and len(tab) == len(kpaths)
+        return [librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr)) for y, sr in map(librosa.load, paths)][-1]
+    ours = lambda cache, **kw: extract_features(paths, logmel, DEFAULT_MEL, cache_dir=cache, progress=False, **kw)
+    rows = {k: [] for k in ('naive', 'cold', 'one', 'cached')}
+    for r in range(reps):
+        rows['naive'].append(timed(naive_logmel)[0])
+        rows['cold'].append(timed(lambda: ours(t/f'c{r}'))[0])
+        rows['one'].append(timed(lambda: ours(t/f'o{r}', n_jobs=1))[0])
+        rows['cached'].append(timed(lambda: ours(t/f'c{r}'))[0])
+    out['logmel'] = rows
+    fs = ours(t/'c0'); fs1 = ours(t/'o0')
+    out['logmel_bit_identical_threads_vs_n_jobs_1'] = all(np.array_equal(a, b) for a, b in zip(fs.X, fs1.X))
+    fresh_pool(); out['logmel_loky_cold_s'], fsl = timed(lambda: ours(t/'l1', backend='loky'))
+    out['logmel_loky_warm_s'], _ = timed(lambda: ours(t/'l2', backend='loky'))
+    out['logmel_bit_identical_loky'] = all(np.array_equal(a, b) for a, b in zip(fs.X, fsl.X))
     out['peak_workers_mb'], out['n_worker_procs'] = worker_peak_mb()
+    diffs = []  # our log-mel against librosa's (top_db=80 on both), every clip
+    for p, x in zip(paths, fs.X):
+        y, sr = librosa.load(p); ref = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr))
+        diffs.append(float(np.abs(x - np.maximum(ref, ref.max() - 80)).max()))
+    out['logmel_max_abs_diff_db'] = max(diffs)
+
+    krows = {k: [] for k in ('naive', 'cold', 'one', 'cached')}
+    kours = lambda cache, **kw: kaggle_features_table(kpaths, cache_dir=cache, progress=False, **kw)
+    for r in range(k_reps):
+        krows['naive'].append(timed(lambda: [naive_kaggle(p) for p in kpaths])[0])
+        krows['cold'].append(timed(lambda: kours(t/f'k{r}'))[0])
+        krows['one'].append(timed(lambda: kours(t/f'ko{r}', n_jobs=1))[0])
+        krows['cached'].append(timed(lambda: kours(t/f'k{r}'))[0])
+    out['kaggle'] = krows
+    tab, tab1 = kours(t/'k0'), kours(t/'ko0')
+    out['kaggle_bit_identical_threads_vs_n_jobs_1'] = bool(tab.equals(tab1))
+    fresh_pool(); out['kaggle_loky_cold_s'], tabl = timed(lambda: kours(t/'kl', backend='loky'))
+    out['kaggle_bit_identical_loky'] = bool(tabl.equals(tab))
+    csv = shared_data_dir()/'gtzan-features'/'features_30_sec.csv'
+    if csv.is_file() and 'real' in what:
+        ag = kaggle_agreement(tab, pd.read_csv(csv))
+        nz = ag.drop(['harmony_mean', 'perceptr_mean'])
+        out['kaggle_agreement'] = dict(n=int(ag.n.iloc[0]), all_within_1pct=bool((ag.within == ag.n).all()),
+                                       max_rel=float(nz.max_rel.max()), worst=str(nz.max_rel.idxmax()))
     out['peak_main_mb'] = rss_mb()
     return out
 
@@ -111,10 +146,13 @@ def memory_run(n):
     if sample.is_dir(): base, what = list(scan_gtzan(sample).path), 'shared 30 s GTZAN clips repeated by path'
     else: base, what = list(scan_gtzan(make_synthetic_gtzan(Path(tmp.name), n_per_genre=5, duration=30.0)).path), 'generated 30 s clips repeated'
     paths = (base * (n // len(base) + 1))[:n]
+    from genre_nbs.features import _executor
+    ex = _executor(list(range(n)), -1, None)
     secs, fs = timed(lambda: extract_features(paths, logmel_summary, n_jobs=-1, progress=False))
     assert len(fs) == n
     w, k = worker_peak_mb()
     return dict(n=n, what=what, seconds=secs, peak_main_mb=rss_mb(), peak_workers_mb=w, n_worker_procs=k,
+                executor=f'{ex[0]} {ex[2]}' if ex else 'this process',
                 result_mb=fs.X.nbytes / 2**20, raw_audio_if_held_mb=n * 30 * 22050 * 4 / 2**20)
 
 def section_memory(quick):
@@ -189,10 +227,9 @@ def run(sections=SECTIONS, quick=False, reproduce_timeout=None, on_section=None,
         import numpy, librosa, tensorflow as tf, keras
         meta['versions'] = f"numpy {numpy.__version__}, librosa {librosa.__version__}, tensorflow {tf.__version__}, keras {keras.__version__}"
     except Exception as e: meta['versions'] = f'? ({e})'
+    meta['sections_run'] = list(sections)
     out = dict(meta=meta)
-    if reuse and 'meta' in reuse:  # the report covers both runs: keep the earlier start
-        meta.update(date=reuse['meta']['date'], load_start=tuple(reuse['meta']['load_start']))
-    for s, r in (reuse or {}).items():
+    for s, r in (reuse or {}).items():  # sections not run now: kept from the earlier run, with their own date
         if s in SECTIONS and s not in sections: out[s] = dict(r, reused=f"from an earlier run ({r.get('date', '?')})")
     for s in sections:
         t = time.perf_counter()
@@ -200,7 +237,7 @@ def run(sections=SECTIONS, quick=False, reproduce_timeout=None, on_section=None,
         if s == 'memory': out[s] = section_memory(quick)
         elif s == 'reproduce': out[s] = child('section_reproduce', dict(quick=quick, timeout=reproduce_timeout))
         else: out[s] = child(f'section_{s}', dict(quick=quick))
-        out[s].update(load_end=loadavg(), section_s=time.perf_counter() - t, date=f"{datetime.now(timezone.utc):%H:%M} UTC")
+        out[s].update(load_end=loadavg(), section_s=time.perf_counter() - t, date=f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
         print(f'[run.py] {s}: {json.dumps(out[s], default=str)[:600]}', flush=True)
         meta['load_end'] = loadavg()
         if on_section: on_section(out)  # e.g. rewrite results.md after every section
@@ -210,14 +247,64 @@ def _x(a, b):
     try: return f'{a / b:.1f}x'
     except (TypeError, ZeroDivisionError): return '-'
 
+def _med(xs): return sorted(xs)[len(xs) // 2] if len(xs) % 2 else sum(sorted(xs)[len(xs)//2 - 1:len(xs)//2 + 1]) / 2
+
+def features_md(f):
+    "The '1. Feature extraction' section of results.md."
+    L = ['## 1. Feature extraction', '']
+    if 'error' in f: return L + [f"failed: {f['error']}", '']
+    if 'logmel' not in f:  # an older run's layout
+        return L + [f"(older format, {f.get('date', '?')}: rerun `benchmarks/run.py --sections features`)", '']
+    n, k = f['n'], f['n_kaggle']
+    L += [f"{f['clips']}; Kaggle table on {k} of them. `extract_features` defaults (`n_jobs=-1`, `backend=None`) ran "
+          f"{f['executor']} here ({f['cpu_count']} cores; processes from {f['process_min_files']} uncached files on). "
+          f"Naive and ours alternate in one process, {f['reps']} rounds for log-mel and {f['k_reps']} for the Kaggle "
+          "table; seconds are medians over rounds, speed-ups the median of the per-round ratios naive / ours.", '',
+          '| what | naive (s) | ours (s) | clips/s ours | speed-up | target |', '|---|---:|---:|---:|---:|---|']
+    def row(label, d, key, m, target=''):
+        ratio = _med([a / b for a, b in zip(d['naive'], d[key])])
+        return (f"| {label} | {_med(d['naive']):.2f} | {_med(d[key]):.3f} | {m / _med(d[key]):.1f} | **{ratio:.1f}x** | {target} |")
+    lm, kg = f['logmel'], f['kaggle']
+    L += [row('log-mel, cold (empty cache), defaults', lm, 'cold', n, '>= 3x'),
+          row('log-mel, cold, n_jobs=1 (this process, one core)', lm, 'one', n),
+          row('log-mel, cached rerun', lm, 'cached', n, '>= 50x'),
+          row('Kaggle table (57 features), cold, defaults', kg, 'cold', k, '>= 3x'),
+          row('Kaggle table, cold, n_jobs=1 (this process, one core)', kg, 'one', k),
+          row('Kaggle table, cached rerun', kg, 'cached', k, '>= 50x'), '']
+    nl, nk = _med(lm['naive']), _med(kg['naive'])
+    L += [f"With `backend='loky'` (worker processes; the default from {f['process_min_files']} files on): log-mel "
+          f"{f['logmel_loky_cold_s']:.2f} s including the workers' start-up ({nl / f['logmel_loky_cold_s']:.1f}x), "
+          f"{f['logmel_loky_warm_s']:.2f} s with the pool already up ({nl / f['logmel_loky_warm_s']:.1f}x); Kaggle table "
+          f"{f['kaggle_loky_cold_s']:.2f} s including start-up ({nk / f['kaggle_loky_cold_s']:.1f}x; ratios against the "
+          "median naive time).", '']
+    same = lambda b: 'yes' if b else '**no**'
+    L += [f"Same numbers: our log-mel vs `power_to_db(melspectrogram)` (top_db 80 on both), max |difference| over all "
+          f"{n} clips {f['logmel_max_abs_diff_db']:.1g} dB. Bit-identical arrays across executors: log-mel threads vs "
+          f"n_jobs=1 {same(f['logmel_bit_identical_threads_vs_n_jobs_1'])}, vs loky {same(f['logmel_bit_identical_loky'])}; "
+          f"Kaggle table threads vs n_jobs=1 {same(f['kaggle_bit_identical_threads_vs_n_jobs_1'])}, vs loky "
+          f"{same(f['kaggle_bit_identical_loky'])}."]
+    a = f.get('kaggle_agreement')
+    if a: L[-1] += (f" Against the published `features_30_sec.csv` ({a['n']} clips, compat=True): every column within 1% on "
+                    f"every clip: {same(a['all_within_1pct'])}; largest relative difference {a['max_rel']:.1g} ({a['worst']}; "
+                    "the zero-centred harmony/perceptr means left out, see the features notebook).")
+    L += ['', f"Peak memory: this process {f['peak_main_mb']:.0f} MB (holds all results); loky worker processes "
+          f"{f['peak_workers_mb']:.0f} MB each at most ({f['n_worker_procs']} processes incl. loky's tracker).", '']
+    return L
+
 def report(res):
     "results.md text."
     m = res['meta']; L = []
     busy = max(m['load_start'][0], m.get('load_end', (0,))[0]) > 0.75 * (m['cpu_count'] or 1) + 0.5
+    run_now = m.get('sections_run', list(SECTIONS))
+    cmd = 'nice .venv/bin/python benchmarks/run.py' + (' --quick' if m['quick'] else '') + \
+          ('' if set(run_now) == set(SECTIONS) else ' --sections ' + ' '.join(run_now))
+    reused = [s for s in SECTIONS if s in res and 'reused' in res[s]]
     L += ['# Benchmarks', '',
-          f"`nice .venv/bin/python benchmarks/run.py{' --quick' if m['quick'] else ''}` — {m['date']}, {m['machine']}, "
+          f"`{cmd}` — {m['date']}, {m['machine']}, "
           f"**os.cpu_count() = {m['cpu_count']}**, python {m['python']}, {m['versions']}.",
-          f"Load average (1/5/15 min) at start {m['load_start']}, at end {m.get('load_end')}.", '']
+          f"Load average (1/5/15 min) at start {m['load_start']}, at end {m.get('load_end')}."
+          + (f" Sections {', '.join(reused)} are kept from earlier runs (`benchmarks/results.json`; dates at the end)." if reused else ''),
+          '']
     if busy:
         L += [f"> **Note: the machine was busy** (load average above its {m['cpu_count']} cores): other jobs shared the CPU, so "
               "absolute seconds are inflated; ratios compare variants measured in the same run and are the figures to read.", '']
@@ -225,37 +312,25 @@ def report(res):
           'Every section runs in a fresh process; peak memory is the peak RSS (VmHWM / ru_maxrss) of that process, '
           'and of each worker process where there are workers.', '']
     f = res.get('features')
-    if f and 'error' not in f:
-        n, k = f['n'], f['n_kaggle']
-        L += ['## 1. Feature extraction', '', f"{f['clips']} (Kaggle table: {k} of them).", '',
-              '| what | naive (s) | ours (s) | clips/s ours | speed-up | target |', '|---|---:|---:|---:|---:|---|',
-              f"| log-mel, cold (worker start-up + empty cache) | {f['logmel_naive_s']:.2f} | {f['logmel_cold_s']:.2f} | {n/f['logmel_cold_s']:.1f} | {_x(f['logmel_naive_s'], f['logmel_cold_s'])} | >= 3x |",
-              f"| log-mel, cold cache, worker pool already up | {f['logmel_naive_s']:.2f} | {f['logmel_warm_pool_s']:.2f} | {n/f['logmel_warm_pool_s']:.1f} | {_x(f['logmel_naive_s'], f['logmel_warm_pool_s'])} | |",
-              f"| log-mel, cold cache, backend='threading' (no worker start-up) | {f['logmel_naive_s']:.2f} | {f['logmel_threads_s']:.2f} | {n/f['logmel_threads_s']:.1f} | {_x(f['logmel_naive_s'], f['logmel_threads_s'])} | |",
-              f"| log-mel, n_jobs=1 in this process (per-file work only) | {f['logmel_naive_s']:.2f} | {f['logmel_one_process_s']:.2f} | {n/f['logmel_one_process_s']:.1f} | {_x(f['logmel_naive_s'], f['logmel_one_process_s'])} | |",
-              f"| log-mel, cached rerun | {f['logmel_naive_s']:.2f} | {f['logmel_cached_s']:.3f} | {n/f['logmel_cached_s']:.0f} | {_x(f['logmel_naive_s'], f['logmel_cached_s'])} | >= 50x |",
-              f"| Kaggle table (57 features), cold | {f['kaggle_naive_s']:.2f} | {f['kaggle_cold_s']:.2f} | {k/f['kaggle_cold_s']:.2f} | {_x(f['kaggle_naive_s'], f['kaggle_cold_s'])} | >= 3x |",
-              f"| Kaggle table, cached rerun | {f['kaggle_naive_s']:.2f} | {f['kaggle_cached_s']:.3f} | {k/f['kaggle_cached_s']:.0f} | {_x(f['kaggle_naive_s'], f['kaggle_cached_s'])} | >= 50x |",
-              '', f"Peak memory: main process {f['peak_main_mb']:.0f} MB (holds all results), worker processes "
-              f"{f['peak_workers_mb']:.0f} MB each at most ({f['n_worker_procs']} processes incl. loky's tracker). "
-              f"Max |ours - power_to_db(librosa melspectrogram)| on the last clip: {f['logmel_max_abs_diff_db']:.1g} dB.", '']
-    elif f: L += ['## 1. Feature extraction', '', f"failed: {f['error']}", '']
+    if f: L += features_md(f)
     mem = res.get('memory')
     if mem:
         L += ['## Memory: extraction streams tracks', '',
               '`extract_features(paths, logmel_summary, n_jobs=-1)` (one 256-value summary per track, so results stay small), '
               'each N in a fresh process:', '',
-              '| tracks | seconds | tracks/s | peak RSS main (MB) | peak RSS per worker (MB) | raw audio if held at once (MB) |',
-              '|---:|---:|---:|---:|---:|---:|']
+              '| tracks | ran on | seconds | tracks/s | peak RSS main (MB) | peak RSS per worker process (MB) | raw audio if held at once (MB) |',
+              '|---:|---|---:|---:|---:|---:|---:|']
         for key, r in mem.items():
             if not isinstance(r, dict) or 'n' not in r: continue
-            L.append(f"| {r['n']} | {r['seconds']:.1f} | {r['n']/r['seconds']:.1f} | {r['peak_main_mb']:.0f} | "
-                     f"{r['peak_workers_mb']:.0f} | {r['raw_audio_if_held_mb']:.0f} |")
+            pw = r['peak_workers_mb']
+            L.append(f"| {r['n']} | {r.get('executor', 'loky processes')} | {r['seconds']:.1f} | {r['n']/r['seconds']:.1f} | "
+                     f"{r['peak_main_mb']:.0f} | {'-' if pw != pw else f'{pw:.0f}'} | {r['raw_audio_if_held_mb']:.0f} |")
         ns = [r for r in mem.values() if isinstance(r, dict) and 'n' in r]
         if len(ns) == 2:
             a, b = ns
-            L += ['', f"{b['n']//a['n']}x the tracks: peak main RSS x{b['peak_main_mb']/a['peak_main_mb']:.2f}, peak worker RSS "
-                  f"x{b['peak_workers_mb']/a['peak_workers_mb']:.2f} ({ns[0]['what']}): the peak does not grow with N."]
+            L += ['', f"{b['n']//a['n']}x the tracks: peak main RSS x{b['peak_main_mb']/a['peak_main_mb']:.2f} ({ns[0]['what']}); "
+                  "threads hold one clip per thread in the main process, worker processes one clip each: the peak does not "
+                  "grow with N."]
         L.append('')
     d = res.get('dsae')
     if d and 'error' not in d:
@@ -291,25 +366,30 @@ def report(res):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--quick', action='store_true', help='small N and few epochs (a couple of minutes; smoke test)')
-    ap.add_argument('--sections', nargs='+', choices=SECTIONS, default=list(SECTIONS), metavar='NAME',
-                    help=f"which sections, in order (default: all of {', '.join(SECTIONS)})")
+    ap.add_argument('--sections', '--only', nargs='+', choices=SECTIONS, default=list(SECTIONS), metavar='NAME',
+                    help=f"which sections, in order (default: all of {', '.join(SECTIONS)}); the others are kept from "
+                         "benchmarks/results.json")
     ap.add_argument('--reproduce-timeout', type=float, default=None, help='stop `genre-nbs reproduce` after this many seconds')
-    ap.add_argument('--no-write', action='store_true', help='print only; do not overwrite benchmarks/results.md')
+    ap.add_argument('--no-write', action='store_true', help='print only; write neither results.md nor results.json')
     ap.add_argument('--json', help='also write the raw numbers to this JSON file')
-    ap.add_argument('--reuse', help='JSON file of an earlier run (--json): report its sections that are not run now')
+    ap.add_argument('--reuse', default=str(HERE/'results.json'),
+                    help='raw numbers of earlier runs: sections not run now are reported from it (default: benchmarks/results.json)')
+    ap.add_argument('--fresh', action='store_true', help='report only the sections run now (ignore --reuse)')
     ap.add_argument('--_child', help=argparse.SUPPRESS); ap.add_argument('--_kwargs', help=argparse.SUPPRESS)
     ap.add_argument('--_json', help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a._child:  # internal: one section in this fresh process
         r = globals()[a._child](**json.loads(a._kwargs))
         Path(a._json).write_text(json.dumps(r, default=float)); return r
-    def save(res):
+    def save(res):  # after every section: results.json (raw) and results.md (rendered from it) are the whole file, rewritten
         if a.json: Path(a.json).write_text(json.dumps(res, indent=1, default=str))
-        if not a.no_write: (HERE/'results.md').write_text(report(res))
-    reuse = json.loads(Path(a.reuse).read_text()) if a.reuse else None
+        if not a.no_write:
+            (HERE/'results.json').write_text(json.dumps(res, indent=1, default=str))
+            (HERE/'results.md').write_text(report(res))
+    reuse = json.loads(Path(a.reuse).read_text()) if a.reuse and not a.fresh and Path(a.reuse).is_file() else None
     res = run(a.sections, a.quick, a.reproduce_timeout, on_section=save, reuse=reuse)
     print(report(res))
-    if not a.no_write: print(f'wrote {HERE/"results.md"}')
+    if not a.no_write: print(f'wrote {HERE/"results.md"} and {HERE/"results.json"}')
     return res
 
 if __name__ == '__main__': main()

@@ -4,22 +4,25 @@
 
 # %% ../nbs/01_features.ipynb #ec1031c3
 from __future__ import annotations
-import os, warnings
+import os, warnings, threading, contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import librosa
-import scipy.sparse
+import scipy.fft, scipy.ndimage, scipy.sparse
 import joblib
 from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 from .data import (AudioLoadError, load_audio, cached_array, fixed_windows, random_windows, dsae_chunks)
 
 # %% auto #0
-__all__ = ['HUANG_WIN_S', 'HUANG_MEL', 'DEFAULT_MEL', 'KAGGLE_COLUMNS', 'FEATURES_CACHE_VERSION', 'raw_windows', 'mel_filters',
-           'mel_power', 'logmel', 'mfcc', 'batch_transform', 'kaggle_features', 'FeatureSet', 'extract_features',
-           'kaggle_features_table', 'kaggle_agreement', 'plot_genre_spectrograms', 'plot_raw_pca']
+__all__ = ['HUANG_WIN_S', 'HUANG_MEL', 'DEFAULT_MEL', 'KAGGLE_COLUMNS', 'FEATURES_CACHE_VERSION', 'PROCESS_MIN_FILES',
+           'raw_windows', 'mel_filters', 'stft_power', 'mel_power', 'logmel', 'mfcc', 'batch_transform',
+           'median_filter_1d', 'hpss', 'kaggle_features', 'FeatureSet', 'paths_of', 'one_blas_thread', 'extract_one',
+           'extract_features', 'kaggle_rows', 'kaggle_features_table', 'kaggle_agreement', 'plot_genre_spectrograms',
+           'plot_raw_pca']
 
 # %% ../nbs/01_features.ipynb #397162c3
 HUANG_WIN_S = 2.0  # Huang et al.: 2 s windows, 44100 values at 22050 Hz
@@ -58,6 +61,8 @@ def _check_signal(y, sr, n_min:int, ndim=(1, 2))->np.ndarray:
     return y
 
 _MEL_FILTERS = {}  # (sr, n_fft, n_mels, fmin, fmax) -> sparse filterbank; a plain dict so functions pickle to loky workers
+_WINDOWS = {}  # n_fft -> float32 periodic Hann window
+_BLOCK_FRAMES = 256  # frames transformed at once by mel_power: the block's buffers (~2 MB at n_fft 2048) stay in cache
 
 def mel_filters(sr:int, n_fft:int, n_mels:int, fmin:float=0.0, fmax:float|None=None): # (n_mels, 1 + n_fft//2) CSR
     "librosa's Slaney mel filterbank as a sparse matrix, built once per setting."
@@ -66,11 +71,37 @@ def mel_filters(sr:int, n_fft:int, n_mels:int, fmin:float=0.0, fmax:float|None=N
         _MEL_FILTERS[key] = scipy.sparse.csr_array(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax))
     return _MEL_FILTERS[key]
 
+def _mel_filters_t(sr, n_fft, n_mels, fmin=0.0, fmax=None): # (1 + n_fft//2, n_mels) CSR
+    "The transposed filterbank as CSR (for `power @ filters.T`), built once per setting."
+    key = ('T', int(sr), int(n_fft), int(n_mels), float(fmin), fmax)
+    if key not in _MEL_FILTERS: _MEL_FILTERS[key] = scipy.sparse.csr_array(mel_filters(sr, n_fft, n_mels, fmin, fmax).T)
+    return _MEL_FILTERS[key]
+
 def _mel_project(P:np.ndarray, M)->np.ndarray: # (..., F, T) power -> (..., n_mels, T)
-    "Sparse mel projection of a power spectrogram with any leading batch axes."
+    "Sparse mel projection of a (frequency x time) power spectrogram with any leading batch axes."
     lead, (F, T) = P.shape[:-2], P.shape[-2:]
     Pm = np.ascontiguousarray(np.moveaxis(P, -2, 0).reshape(F, -1))  # (F, batch*T), C order for the sparse product
     return np.moveaxis((M @ Pm).reshape(M.shape[0], *lead, T), 0, -2)
+
+def _frames(y:np.ndarray, n_fft:int, hop_length:int, pad_mode:str)->np.ndarray: # (..., 1 + n//hop, n_fft) view
+    "librosa's centred frames (`n_fft//2` padding each side) as a strided view: nothing is copied."
+    yp = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)], mode=pad_mode)
+    return np.lib.stride_tricks.sliding_window_view(yp, n_fft, axis=-1)[..., ::hop_length, :]
+
+def _power(frames:np.ndarray)->np.ndarray: # (..., frames, 1 + n_fft//2) float32
+    "|rfft|^2 of Hann-windowed float32 frames, along the contiguous last axis."
+    n_fft = frames.shape[-1]
+    if n_fft not in _WINDOWS: _WINDOWS[n_fft] = librosa.filters.get_window('hann', n_fft, fftbins=True).astype(np.float32)
+    D = scipy.fft.rfft(frames * _WINDOWS[n_fft], axis=-1, overwrite_x=True, workers=1)  # complex64
+    P = np.abs(D); return np.square(P, out=P)
+
+def stft_power(y:np.ndarray, # (n,) float32 clip or (..., n) batch
+               n_fft:int=2048, # FFT size (= window length)
+               hop_length:int=512, # hop between frames
+               pad_mode:str='constant', # edge padding of the centred frames (librosa>=0.10: zeros)
+              )->np.ndarray: # (..., 1 + n//hop_length, 1 + n_fft//2) float32, frames x frequency
+    "|STFT|^2 with librosa's centred frames and periodic Hann window, in float32, laid out frames x frequency."
+    return _power(_frames(np.asarray(y, np.float32), n_fft, hop_length, pad_mode))
 
 def mel_power(y:np.ndarray, # (n,) clip or (..., n) batch of windows
               sr:int=22050, # sample rate
@@ -83,8 +114,15 @@ def mel_power(y:np.ndarray, # (n,) clip or (..., n) batch of windows
              )->np.ndarray: # (..., n_mels, 1 + n//hop_length) float32 mel power
     "Mel power spectrogram, equal to `librosa.feature.melspectrogram` (centred frames, Hann window, power 2)."
     y = _check_signal(y, sr, n_fft, ndim=(1, 2, 3))
-    D = librosa.stft(y, n_fft=n_fft, hop_length=hop_length, pad_mode=pad_mode)
-    return _mel_project(np.abs(D)**2, mel_filters(sr, n_fft, n_mels, fmin, fmax))
+    fr = _frames(y, n_fft, hop_length, pad_mode)  # (..., T, n_fft) view
+    lead, T = fr.shape[:-2], fr.shape[-2]
+    MT = _mel_filters_t(sr, n_fft, n_mels, fmin, fmax)  # (F, n_mels) CSR
+    out = np.empty((*lead, T, n_mels), np.float32)
+    step = max(1, _BLOCK_FRAMES // max(1, int(np.prod(lead))))
+    for s in range(0, T, step):  # frames -> power -> mel one cache-sized block at a time
+        P = _power(fr[..., s:s+step, :])
+        out[..., s:s+step, :] = (P.reshape(-1, P.shape[-1]) @ MT).reshape(*P.shape[:-1], n_mels)
+    return np.ascontiguousarray(np.swapaxes(out, -1, -2))
 
 def logmel(y:np.ndarray, # (n,) clip or (..., n) batch of windows
            sr:int=22050, # sample rate
@@ -128,6 +166,72 @@ def batch_transform(X:np.ndarray, # (n, win) windows
     return out
 
 # %% ../nbs/01_features.ipynb #9d434575
+def _running_median(x, k): # (rows, n) C-contiguous, odd k -> (rows, n)
+    "Median of each length-k window along the last axis, edges reflected as scipy.ndimage's mode='reflect'."
+    rows, n = x.shape
+    h, p2 = k // 2, 2 * n
+    out = np.empty_like(x)
+    win = np.empty(k, x.dtype)
+    for r in range(rows):
+        for j in range(k):  # the first window, sorted
+            m = (j - h) % p2
+            if m >= n: m = p2 - 1 - m
+            win[j] = x[r, m]
+        win.sort()
+        out[r, 0] = win[h]
+        for c in range(1, n):
+            m = (c - 1 - h) % p2
+            if m >= n: m = p2 - 1 - m
+            old = x[r, m]
+            m = (c + h) % p2
+            if m >= n: m = p2 - 1 - m
+            new = x[r, m]
+            lo, hi = 0, k  # where `old` sits in the sorted window
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if win[mid] < old: lo = mid + 1
+                else: hi = mid
+            i = lo  # put `new` in its place, shifting the values between
+            if new > old:
+                while i + 1 < k and win[i + 1] < new: win[i] = win[i + 1]; i += 1
+            else:
+                while i > 0 and win[i - 1] > new: win[i] = win[i - 1]; i -= 1
+            win[i] = new
+            out[r, c] = win[h]
+    return out
+
+_JIT = {}  # numba-compiled kernels, compiled on first use (importing this module compiles nothing)
+
+def _jit(fn):
+    if fn.__name__ not in _JIT:
+        import numba
+        try: _JIT[fn.__name__] = numba.njit(cache=True, nogil=True)(fn)
+        except RuntimeError: _JIT[fn.__name__] = numba.njit(nogil=True)(fn)  # defined where no cache file can go (a notebook)
+    return _JIT[fn.__name__]
+
+def median_filter_1d(x:np.ndarray, # 2-D array of finite real values
+                     size:int, # odd window length
+                     axis:int=-1, # the axis to filter along (0 or 1, or -2 / -1)
+                    )->np.ndarray: # x's shape and dtype
+    "`scipy.ndimage.median_filter` along one axis with mode='reflect', exactly, by a running median."
+    x = np.asarray(x)
+    if x.ndim != 2 or size < 1 or size % 2 == 0: raise ValueError(f"need a 2-D array and an odd size, got shape {x.shape} and size {size}")
+    if size // 2 > x.shape[axis]:  # the window reaches past one reflection: scipy's own, slow, edge rule
+        return scipy.ndimage.median_filter(x, size=(size, 1) if axis in (0, -2) else (1, size), mode='reflect')
+    if axis in (0, -2): return _jit(_running_median)(np.ascontiguousarray(x.T), size).T
+    return _jit(_running_median)(np.ascontiguousarray(x), size)
+
+def hpss(D:np.ndarray, # complex (1 + n_fft//2, frames) STFT
+         kernel_size:int=31, # median filter length, harmonic (time) and percussive (frequency)
+        )->tuple: # (harmonic, percussive) complex STFTs
+    "`librosa.decompose.hpss(D, kernel_size)` (margin 1, power 2, soft masks), bit for bit, with running medians."
+    S, phase = librosa.magphase(D)
+    harm, perc = median_filter_1d(S, kernel_size, axis=-1), median_filter_1d(S, kernel_size, axis=-2)
+    mask_h = librosa.util.softmask(harm, perc, power=2, split_zeros=True)
+    mask_p = librosa.util.softmask(perc, harm, power=2, split_zeros=True)
+    return (S * mask_h) * phase, (S * mask_p) * phase
+
+# %% ../nbs/01_features.ipynb #ca25ba9f
 KAGGLE_COLUMNS = [f'{f}_{s}' for f in ('chroma_stft', 'rms', 'spectral_centroid', 'spectral_bandwidth', 'rolloff',
                                       'zero_crossing_rate', 'harmony', 'perceptr') for s in ('mean', 'var')] + ['tempo'] \
                + [f'mfcc{i}_{s}' for i in range(1, 21) for s in ('mean', 'var')]  # the 57 feature columns, CSV order
@@ -142,13 +246,13 @@ def kaggle_features(y:np.ndarray, # one clip (1-D), e.g. load_audio(path) at 220
     D = librosa.stft(y, pad_mode=pad)
     mag = np.abs(D); power = mag**2
     log_mel = librosa.power_to_db(_mel_project(power, mel_filters(sr, 2048, 128)))
-    H, P = librosa.decompose.hpss(D)
+    H, P = hpss(D)  # librosa.decompose.hpss's values, faster
     if compat: harm, perc = (librosa.util.fix_length(librosa.istft(M, dtype=y.dtype), size=len(y)) for M in (H, P))
     else: harm, perc = (librosa.istft(M, dtype=y.dtype, length=len(y)) for M in (H, P))
     parts = {'chroma_stft': librosa.feature.chroma_stft(S=power, sr=sr, tuning=None if power.any() else 0.0),  # silence: no tuning to estimate
              'rms': librosa.feature.rms(y=y, pad_mode=pad),
-             'spectral_centroid': librosa.feature.spectral_centroid(S=mag, sr=sr),
-             'spectral_bandwidth': librosa.feature.spectral_bandwidth(S=mag, sr=sr),
+             'spectral_centroid': (cent := librosa.feature.spectral_centroid(S=mag, sr=sr)),
+             'spectral_bandwidth': librosa.feature.spectral_bandwidth(S=mag, sr=sr, centroid=cent),
              'rolloff': librosa.feature.spectral_rolloff(S=mag, sr=sr),
              'zero_crossing_rate': librosa.feature.zero_crossing_rate(y),
              'harmony': harm, 'perceptr': perc}
@@ -160,8 +264,9 @@ def kaggle_features(y:np.ndarray, # one clip (1-D), e.g. load_audio(path) at 220
     for i, c in enumerate(librosa.feature.mfcc(S=log_mel, n_mfcc=20), 1): out[f'mfcc{i}_mean'], out[f'mfcc{i}_var'] = np.mean(c), np.var(c)
     return pd.Series({k: float(out[k]) for k in KAGGLE_COLUMNS}, dtype=np.float64)
 
-# %% ../nbs/01_features.ipynb #47e78df6
-FEATURES_CACHE_VERSION = 1  # bump when a feature function's output changes for the same parameters
+# %% ../nbs/01_features.ipynb #cb1893ab
+FEATURES_CACHE_VERSION = 2  # bump when a feature function's output changes for the same parameters
+PROCESS_MIN_FILES = 200  # backend=None, no joblib backend configured: threads below this many uncached files, processes from it
 
 @dataclass
 class FeatureSet:
@@ -182,12 +287,29 @@ def _miss(): raise _CacheMiss()
 
 def _fn_name(fn)->str: return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
 
-def _paths_of(items)->list:
+def paths_of(items, # audio paths, one path, or a tracks DataFrame with a 'path' column
+            )->list: # list of str paths
+    "The audio paths of `items`, as strings."
     if isinstance(items, pd.DataFrame):
         if 'path' not in items.columns: raise ValueError(f"tracks table lacks a 'path' column (have {list(items.columns)})")
         items = items['path']
     if isinstance(items, (str, os.PathLike)): items = [items]
     return [str(p) for p in items]
+
+_BLAS_ONE = dict(depth=0, limiter=None)  # per process: how many tasks are inside one_blas_thread, and its limiter
+_BLAS_LOCK = threading.Lock()
+
+@contextlib.contextmanager
+def one_blas_thread():
+    "Limit BLAS / OpenMP pools to one thread while inside; process-wide, thread-safe and re-entrant (the last task out restores)."
+    with _BLAS_LOCK:
+        if _BLAS_ONE['depth'] == 0: _BLAS_ONE['limiter'] = threadpool_limits(1)
+        _BLAS_ONE['depth'] += 1
+    try: yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_ONE['depth'] -= 1
+            if _BLAS_ONE['depth'] == 0: _BLAS_ONE['limiter'].restore_original_limits(); _BLAS_ONE['limiter'] = None
 
 def _cache_key(path:str, fn, sr, params, offset, duration)->dict:
     try: st = os.stat(path); stamp = [st.st_size, st.st_mtime_ns]
@@ -195,36 +317,69 @@ def _cache_key(path:str, fn, sr, params, offset, duration)->dict:
     return dict(v=FEATURES_CACHE_VERSION, path=str(Path(path).resolve()), stamp=stamp, fn=_fn_name(fn), params=params,
                 sr=sr, offset=offset, duration=duration)
 
-def _extract_one(i:int, path:str, fn, sr:int, params:dict, offset:float, duration, key:dict, cache_dir):
-    "Worker: load one file, compute its feature (writing the cache entry at once); (i, array or None, reason)."
+def extract_one(i:int, # the item's position in the input (returned as is)
+                path:str, # audio file
+                fn, # fn(y, sr=sr, **params) -> array
+                sr:int, # load at this rate
+                params:dict, # keyword arguments of fn
+                offset:float, # start reading this many seconds in
+                duration, # read at most this many seconds (None: to the end)
+                key:dict, # cache key of this file (extract_features makes it)
+                cache_dir, # per-file cache folder (None: no cache)
+               )->tuple: # (i, array or None, None or the reason it was skipped)
+    "One task of `extract_features`: load one file, compute its feature with one BLAS thread, write its cache entry at once."
     try: y = load_audio(path, sr=sr, offset=offset, duration=duration)
     except AudioLoadError as e: return i, None, e.reason
-    compute = lambda: {'X': np.asarray(fn(y, sr=sr, **params))}
+    def compute():
+        with one_blas_thread(): return {'X': np.asarray(fn(y, sr=sr, **params))}
     try: a = compute() if cache_dir is None else cached_array('features', key, compute, cache_dir)
     except ValueError as e: return i, None, f"feature failed: {e}"
     return i, a['X'], None
 
-# %% ../nbs/01_features.ipynb #0dc3c5e7
+_paths_of, _extract_one = paths_of, extract_one  # older private names
+
+# %% ../nbs/01_features.ipynb #9772e7a5
+def _warn_skipped(skipped:list, n:int):
+    if skipped:
+        warnings.warn(f"skipped {len(skipped)} of {n} file(s) without features: "
+                      + '; '.join(f"'{p}': {r}" for p, r in skipped[:5]) + (' ...' if len(skipped) > 5 else ''))
+
+def _warm_up(fn, sr:int, params:dict):
+    """Run `fn` once here on 2 s of noise before worker processes start, so numba's on-disk cache (librosa's kernels,
+    our running median) is compiled by one process: processes compiling into an empty cache together once crashed."""
+    try: fn(np.random.default_rng(0).standard_normal(2 * sr).astype(np.float32) * 0.1, sr=sr, **params)
+    except Exception: pass  # a real problem shows up, with the file's name, in the workers
+
+def _executor(todo:list, n_jobs:int, backend):
+    "(n_jobs, backend, prefer) for joblib.Parallel, or None to run the tasks in this process."
+    if n_jobs == 1 or not todo: return None
+    configured = backend is None and 'Dask' in type(joblib.parallel.get_active_backend()[0]).__name__
+    if backend == 'dask' or configured: return n_jobs, backend, None  # the cluster's worker count, not ours
+    n = min(len(todo), joblib.effective_n_jobs(n_jobs))
+    if n <= 1: return None
+    return n, backend, (None if backend is not None else 'threads' if len(todo) < PROCESS_MIN_FILES else 'processes')
+
 def extract_features(items, # audio paths, or a tracks DataFrame with a 'path' column
                      fn=logmel, # module-level function fn(y, sr=sr, **params) -> array
                      params:dict|None=None, # keyword arguments of fn (part of the cache key)
                      sr:int=22050, # load audio at this rate (resampled only if the file differs)
-                     n_jobs:int=-1, # worker processes (-1: all cores; 1: in this process)
+                     n_jobs:int=-1, # parallel tasks (-1: all cores, or all Dask workers under use_dask; 1: in this process)
                      cache_dir=None, # folder of the per-file cache (None: no cache)
                      offset:float=0.0, # start reading each file this many seconds in
                      duration:float|None=None, # read at most this many seconds
                      progress:bool=True, # show a tqdm progress bar
-                     backend:str='loky', # joblib backend: 'loky' processes, or 'threading' (no start-up cost)
+                     backend:str|None=None, # joblib backend; None: an enclosing parallel_config's, else threads/processes by size
                     )->FeatureSet:
-    "Compute `fn` on every readable audio file, in parallel, streaming one file per worker, cached per file."
-    paths, params = _paths_of(items), dict(params or {})
+    "Compute `fn` on every readable audio file, in parallel, streaming one file per task, cached per file."
+    paths, params = paths_of(items), dict(params or {})
     if cache_dir is not None and '<' in _fn_name(fn):
         raise ValueError(f"cannot cache {_fn_name(fn)}: a cache key needs a named module-level function")
     keys = [_cache_key(p, fn, sr, params, offset, duration) for p in paths]
     set_key = dict(v=FEATURES_CACHE_VERSION, files=keys)
     if cache_dir is not None:  # the whole set in one file: a rerun is a single read
-        try: return _unpack_set(cached_array('featureset', set_key, _miss, cache_dir))
+        try: fs = _unpack_set(cached_array('featureset', set_key, _miss, cache_dir))
         except _CacheMiss: pass
+        else: _warn_skipped(fs.skipped, len(paths)); return fs
     results, todo = {}, []
     for i, k in enumerate(keys):
         if cache_dir is not None:
@@ -233,18 +388,19 @@ def extract_features(items, # audio paths, or a tracks DataFrame with a 'path' c
         todo.append(i)
     bar = tqdm(total=len(paths), initial=len(results), disable=not progress, desc=getattr(fn, '__name__', 'features'))
     args = [(i, paths[i], fn, sr, params, offset, duration, keys[i], cache_dir) for i in todo]
-    ncpu = joblib.cpu_count()  # respects CPU affinity and container quotas
-    n_workers = min(len(todo), max(1, ncpu + 1 + n_jobs if n_jobs < 0 else n_jobs))
-    if n_workers <= 1: it = (_extract_one(*a) for a in args)
-    else: it = Parallel(n_jobs=n_workers, backend=backend, return_as='generator_unordered')(delayed(_extract_one)(*a) for a in args)
-    try:
-        for i, X, reason in it: results[i] = (X, reason); bar.update()
-    finally: bar.close()
+    ex = _executor(todo, n_jobs, backend)
+    if ex is not None and (ex[2] == 'processes' or ex[1] in ('loky', 'multiprocessing')): _warm_up(fn, sr, params)
+    # BLAS limited from this thread: a limit set from a worker thread did not always take effect (OpenBLAS); worker
+    # processes (loky, Dask) set their own in each task
+    with one_blas_thread():
+        if ex is None: it = (extract_one(*a) for a in args)
+        else: it = Parallel(n_jobs=ex[0], backend=ex[1], prefer=ex[2], return_as='generator_unordered')(delayed(extract_one)(*a) for a in args)
+        try:
+            for i, X, reason in it: results[i] = (X, reason); bar.update()
+        finally: bar.close()
     ok = [i for i in range(len(paths)) if results[i][1] is None]
     skipped = [(paths[i], results[i][1]) for i in range(len(paths)) if results[i][1] is not None]
-    if skipped:
-        warnings.warn(f"skipped {len(skipped)} of {len(paths)} file(s) without features: "
-                      + '; '.join(f"'{p}': {r}" for p, r in skipped[:5]) + (' ...' if len(skipped) > 5 else ''))
+    _warn_skipped(skipped, len(paths))
     Xs = [results[i][0] for i in ok]
     fs = FeatureSet(np.stack(Xs) if len({x.shape for x in Xs}) == 1 else Xs, np.array(ok, dtype=np.int64), skipped)
     if cache_dir is not None: cached_array('featureset', set_key, lambda: _pack_set(fs), cache_dir)
@@ -259,25 +415,32 @@ def _unpack_set(a:dict)->FeatureSet:
     X = a['X'] if 'X' in a else [a[f'x{j}'] for j in range(len(a['index']))]
     return FeatureSet(X, a['index'], list(zip(a['skipped_path'].tolist(), a['skipped_reason'].tolist())))
 
-# %% ../nbs/01_features.ipynb #153fd1fe
-def _kaggle_rows(y:np.ndarray, sr:int=22050, segment_s:float|None=None, compat:bool=True)->np.ndarray: # (n_rows, 1 + 57)
-    "Length and Kaggle features of a whole clip, or of each consecutive `segment_s` segment."
+# %% ../nbs/01_features.ipynb #a701a4c5
+def kaggle_rows(y:np.ndarray, # one clip (1-D)
+                sr:int=22050, # its sample rate
+                segment_s:float|None=None, # None: the whole clip; else consecutive segments of this many seconds
+                compat:bool=True, # see kaggle_features
+               )->np.ndarray: # (n_rows, 1 + 57): length in samples, then KAGGLE_COLUMNS
+    "Length and Kaggle features of a whole clip, or of each consecutive `segment_s` segment (an `extract_features` fn)."
     segs = y[None] if segment_s is None else fixed_windows(y, int(round(segment_s*sr)))
     return np.stack([np.r_[len(s), kaggle_features(s, sr, compat).values] for s in segs])
+
+_kaggle_rows = kaggle_rows  # older private name
 
 def kaggle_features_table(tracks, # audio paths, or a tracks table with 'path' (and 'genre') columns
                           segment_s:float|None=None, # None: one row per clip; e.g. 3.0: one row per 3 s segment
                           sr:int=22050, # sample rate (the Kaggle table: 22050)
                           compat:bool=True, # see kaggle_features
-                          n_jobs:int=-1, # worker processes
+                          n_jobs:int=-1, # parallel tasks (-1: all cores; 1: in this process)
                           cache_dir=None, # per-file cache folder (None: no cache)
                           progress:bool=True, # show a progress bar
+                          backend:str|None=None, # joblib backend (None: as extract_features chooses)
                          )->pd.DataFrame: # filename, length, KAGGLE_COLUMNS..., label; attrs['skipped']
     "The Kaggle GTZAN feature table (`features_30_sec.csv` / `features_3_sec.csv` layout) of many clips."
-    paths = _paths_of(tracks)
+    paths = paths_of(tracks)
     labels = list(tracks['genre']) if isinstance(tracks, pd.DataFrame) and 'genre' in tracks else [Path(p).parent.name for p in paths]
-    fs = extract_features(paths, _kaggle_rows, dict(segment_s=segment_s, compat=compat), sr=sr, n_jobs=n_jobs,
-                          cache_dir=cache_dir, progress=progress)
+    fs = extract_features(paths, kaggle_rows, dict(segment_s=segment_s, compat=compat), sr=sr, n_jobs=n_jobs,
+                          cache_dir=cache_dir, progress=progress, backend=backend)
     frames = []
     for i, rows in zip(fs.index, fs.X):
         p = Path(paths[i])
@@ -290,7 +453,7 @@ def kaggle_features_table(tracks, # audio paths, or a tracks table with 'path' (
     out.attrs['skipped'] = fs.skipped
     return out
 
-# %% ../nbs/01_features.ipynb #c348712d
+# %% ../nbs/01_features.ipynb #ee345cbb
 def kaggle_agreement(ours:pd.DataFrame, # computed table (kaggle_features_table)
                      ref:pd.DataFrame, # published table (features_30_sec.csv)
                      tol:float=0.01, # relative tolerance counted in `within`
@@ -302,7 +465,7 @@ def kaggle_agreement(ours:pd.DataFrame, # computed table (kaggle_features_table)
     rel = (a.loc[common, KAGGLE_COLUMNS].astype(float) - b.loc[common, KAGGLE_COLUMNS]).abs() / b.loc[common, KAGGLE_COLUMNS].abs()
     return pd.DataFrame({'median_rel': rel.median(), 'max_rel': rel.max(), 'within': (rel <= tol).sum(), 'n': len(common)})
 
-# %% ../nbs/01_features.ipynb #6f21dac5
+# %% ../nbs/01_features.ipynb #e916ef4c
 def plot_genre_spectrograms(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
                             path=None, # where to write the PNG (optional)
                             sr:int=22050, # sample rate

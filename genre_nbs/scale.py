@@ -6,10 +6,10 @@
 from __future__ import annotations
 import contextlib
 import joblib
-from .features import FeatureSet, extract_features, logmel, _paths_of
+from .features import FeatureSet, extract_features, logmel, paths_of
 
 # %% auto #0
-__all__ = ['dask_client', 'use_dask', 'extract_features_dask', 'distributed_strategy']
+__all__ = ['dask_client', 'use_dask', 'dask_context', 'extract_features_dask', 'distributed_strategy']
 
 # %% ../nbs/08_scale.ipynb #39b407da
 def _distributed():
@@ -46,6 +46,11 @@ def use_dask(scheduler=None, # 'tcp://host:8786', a distributed.Client, a cluste
     with dask_client(scheduler) as client, joblib.parallel_config(backend='dask', client=client):
         yield client
 
+def dask_context(scheduler=None, # 'tcp://host:8786', a Client or a cluster; None: run locally
+                ): # a context manager
+    "`use_dask(scheduler)`, or a context that changes nothing when `scheduler` is None (e.g. a CLI's `--scheduler`)."
+    return contextlib.nullcontext() if scheduler is None else use_dask(scheduler)
+
 # %% ../nbs/08_scale.ipynb #75ba19a7
 def extract_features_dask(items, # audio paths, or a tracks DataFrame with a 'path' column (paths the workers can read)
                           fn=logmel, # module-level function fn(y, sr=sr, **params) -> array, importable on the workers
@@ -58,12 +63,11 @@ def extract_features_dask(items, # audio paths, or a tracks DataFrame with a 'pa
                           progress:bool=False, # show a tqdm progress bar
                          )->FeatureSet:
     "`extract_features` with its per-file tasks run on a Dask cluster: the same FeatureSet as the local path."
-    paths = _paths_of(items)
-    with use_dask(scheduler):  # n_jobs >= 2: every run of two or more uncached files goes through Parallel
-        return extract_features(paths, fn, params, sr=sr, n_jobs=max(2, len(paths)), cache_dir=cache_dir, offset=offset,
+    with use_dask(scheduler):  # backend=None, n_jobs=-1: every uncached file is a task on the cluster's workers
+        return extract_features(paths_of(items), fn, params, sr=sr, n_jobs=-1, cache_dir=cache_dir, offset=offset,
                                 duration=duration, progress=progress, backend=None)
 
-# %% ../nbs/08_scale.ipynb #c08bcba5
+# %% ../nbs/08_scale.ipynb #ce9fafdf
 def distributed_strategy(devices:list|None=None, # device names to mirror over (None: every visible GPU)
                          min_devices:int=2, # use MirroredStrategy only from this many devices on
                         ): # a tf.distribute.Strategy

@@ -1,8 +1,9 @@
 """Scale-out checks of genre_nbs.scale on a real dask.distributed cluster (worker processes, TCP on loopback).
 
 The Dask path must give the local path's features bit for bit: log-mel and the Kaggle handcrafted rows of 6
-generated clips. Skipped with a reason when dask.distributed is not installed (pip install 'dask[distributed]').
-About 20-40 s on 2 shared cores (most of it the worker processes importing librosa).
+generated clips, through `extract_features_dask` and through `extract_features`' defaults inside `use_dask` /
+`dask_context` (as the CLI calls it). Skipped with a reason when dask.distributed is not installed
+(pip install 'dask[distributed]'). About 20-40 s on 2 shared cores (most of it the worker processes importing librosa).
 """
 import os, subprocess, sys, textwrap, warnings
 from pathlib import Path
@@ -12,8 +13,8 @@ import pytest
 distributed = pytest.importorskip('distributed', reason="dask.distributed not installed: pip install 'dask[distributed]'")
 
 from genre_nbs.data import make_synthetic_gtzan, scan_gtzan
-from genre_nbs.features import extract_features, logmel, HUANG_MEL, _kaggle_rows
-from genre_nbs.scale import dask_client, use_dask, extract_features_dask, distributed_strategy
+from genre_nbs.features import extract_features, logmel, HUANG_MEL, kaggle_rows
+from genre_nbs.scale import dask_client, use_dask, dask_context, extract_features_dask, distributed_strategy
 
 GENRES = ['blues', 'classical', 'jazz', 'metal', 'pop', 'rock']
 
@@ -29,14 +30,11 @@ KAGGLE = dict(segment_s=3.0, compat=True)
 
 @pytest.fixture(scope='module')
 def local(clips):
-    """The local path's numbers. Its default (n_jobs=-1) runs each file in a loky worker process whose BLAS is limited
-    to one thread, as in a Dask worker process; the BLAS thread count changes the Kaggle chroma variance in its last
-    bits (~1e-7 relative), so the reference is computed in this process under threadpool_limits(1): the loky workers'
-    exact computation (checked equal to n_jobs=2) without their ~10-30 s start-up on a busy 2-core machine."""
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(1):
-        return dict(logmel=extract_features(clips, logmel, HUANG_MEL, n_jobs=1, progress=False),
-                    kaggle=extract_features(clips, _kaggle_rows, KAGGLE, n_jobs=1, progress=False))
+    """The local path's numbers, in this process (n_jobs=1). Every task limits BLAS to one thread, as in a loky or Dask
+    worker process (the BLAS thread count changes the Kaggle chroma in its last bits, ~1e-7 relative), so this is the
+    workers' exact computation; tests/test_features.py checks n_jobs=1 == threads == loky."""
+    return dict(logmel=extract_features(clips, logmel, HUANG_MEL, n_jobs=1, progress=False),
+                kaggle=extract_features(clips, kaggle_rows, KAGGLE, n_jobs=1, progress=False))
 
 
 @pytest.fixture(scope='module')
@@ -73,14 +71,34 @@ def test_kaggle_rows_and_cache_bit_for_bit(clips, local, cluster, tmp_path):
     ref = local['kaggle']
     bad = tmp_path/'broken.wav'; bad.write_bytes(b'RIFF....WAVE')
     with pytest.warns(UserWarning, match='skipped 1 of 7'):
-        remote = extract_features_dask(clips + [str(bad)], _kaggle_rows, KAGGLE, scheduler=cluster.scheduler_address,
+        remote = extract_features_dask(clips + [str(bad)], kaggle_rows, KAGGLE, scheduler=cluster.scheduler_address,
                                        cache_dir=tmp_path/'cache')
     assert remote.X.shape == (6, 2, 58) and np.array_equal(remote.X, ref.X)
     assert list(remote.index) == list(range(6)) and remote.skipped[0][0] == str(bad)
     # the workers wrote the per-file cache; a local rerun reads it (one set file) and gets the same arrays
     assert len(list((tmp_path/'cache').glob('features-*.npz'))) == 6
-    again = extract_features(clips + [str(bad)], _kaggle_rows, KAGGLE, n_jobs=1, progress=False, cache_dir=tmp_path/'cache')
+    with pytest.warns(UserWarning, match='skipped 1 of 7'):  # a cached rerun still reports the unreadable file
+        again = extract_features(clips + [str(bad)], kaggle_rows, KAGGLE, n_jobs=1, progress=False, cache_dir=tmp_path/'cache')
     assert np.array_equal(again.X, ref.X) and again.skipped == remote.skipped
+
+
+def test_default_backend_goes_to_dask(clips, local, cluster):
+    """extract_features' defaults (n_jobs=-1, backend=None) inside use_dask / dask_context: every file a task on the
+    cluster's worker processes, the local arrays bit for bit (log-mel and the BLAS-using Kaggle rows)."""
+    with use_dask(cluster.scheduler_address) as client:
+        workers = set(client.scheduler_info()['workers'])
+        with distributed.get_task_stream(client) as ts:
+            fs = extract_features(clips, kaggle_rows, KAGGLE, progress=False)
+    ran = [t for t in ts.data if 'extract_one' in str(t['key'])]
+    assert len(ran) == len(clips) and {t['worker'] for t in ran} <= workers
+    assert np.array_equal(fs.X, local['kaggle'].X)
+    with dask_context(cluster.scheduler_address) as client:
+        with distributed.get_task_stream(client) as ts:
+            fs = extract_features(clips, logmel, HUANG_MEL, progress=False)
+    assert len([t for t in ts.data if 'extract_one' in str(t['key'])]) == len(clips)
+    assert np.array_equal(fs.X, local['logmel'].X)
+    with dask_context(None) as nothing:  # no scheduler: the local default, nothing sent anywhere
+        assert nothing is None and np.array_equal(extract_features(clips, logmel, HUANG_MEL, progress=False).X, local['logmel'].X)
 
 
 def test_use_dask_routes_joblib(cluster):

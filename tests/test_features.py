@@ -88,10 +88,36 @@ def test_logmel_on_real_clips_cached(sample_tracks, tmp_path):
 
 
 def test_extract_features_loky_on_generated_audio(tmp_path):
-    """The default loky path (worker processes) on generated clips: no shared data needed."""
+    """Loky worker processes (backend='loky'; the default from PROCESS_MIN_FILES files on) on generated clips."""
     from genre_nbs.data import make_synthetic_gtzan
     from genre_nbs.features import mfcc
     tracks = scan_gtzan(make_synthetic_gtzan(tmp_path/'s', n_per_genre=2, duration=2.0, genres=['jazz', 'pop']))
-    fs = extract_features(tracks, mfcc, dict(n_mfcc=13), n_jobs=2, cache_dir=tmp_path/'c', progress=False)
+    fs = extract_features(tracks, mfcc, dict(n_mfcc=13), n_jobs=2, cache_dir=tmp_path/'c', progress=False, backend='loky')
     assert fs.X.shape == (4, 13, 87) and fs.index.tolist() == [0, 1, 2, 3]
     np.testing.assert_allclose(fs.X[2], mfcc(load_audio(tracks.path[2]), n_mfcc=13), atol=1e-3)
+
+
+def test_executors_bit_identical(tmp_path):
+    """n_jobs=1 (this process), threads (the default below PROCESS_MIN_FILES files) and loky processes give the same
+    bits, for log-mel and for the Kaggle rows, whose chroma uses BLAS (each task runs with one BLAS thread)."""
+    from genre_nbs.data import make_synthetic_gtzan
+    from genre_nbs.features import kaggle_rows, _executor
+    paths = list(scan_gtzan(make_synthetic_gtzan(tmp_path/'s', n_per_genre=2, duration=3.0, genres=['blues', 'rock'])).path)
+    assert _executor(list(range(len(paths))), -1, None)[2] == 'threads' or os.cpu_count() == 1
+    for fn, params in ((logmel, HUANG_MEL), (kaggle_rows, dict(segment_s=1.0))):
+        one = extract_features(paths, fn, params, n_jobs=1, progress=False).X
+        threads = extract_features(paths, fn, params, n_jobs=2, progress=False).X
+        loky = extract_features(paths, fn, params, n_jobs=2, progress=False, backend='loky').X
+        assert np.array_equal(one, threads) and np.array_equal(one, loky), fn.__name__
+
+
+def test_cached_rerun_warns_skipped(tmp_path):
+    """A rerun served from the cache warns again about the files it skipped."""
+    from genre_nbs.data import make_synthetic_gtzan
+    paths = list(scan_gtzan(make_synthetic_gtzan(tmp_path/'s', n_per_genre=1, duration=1.0, genres=['pop'])).path)
+    (tmp_path/'bad.wav').write_bytes(b'RIFF....WAVE')
+    paths.append(str(tmp_path/'bad.wav'))
+    for _ in range(2):
+        with pytest.warns(UserWarning, match='skipped 1 of 2'):
+            fs = extract_features(paths, logmel, HUANG_MEL, n_jobs=1, cache_dir=tmp_path/'c', progress=False)
+        assert fs.skipped[0][0] == str(tmp_path/'bad.wav')

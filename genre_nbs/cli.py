@@ -190,6 +190,8 @@ def build_parser()->argparse.ArgumentParser:
         sp.add_argument('--genres', nargs='+', metavar='GENRE', help='only these genres (default: all found)')
         sp.add_argument('--seed', type=int, default=0, help='seed of the split, windows and weights (default 0)')
         sp.add_argument('--quiet', '-q', action='store_true', help='no progress bars')
+        sp.add_argument('--scheduler', metavar='ADDR', help="extract features on this Dask scheduler, e.g. "
+                        "tcp://host:8786 (needs genre-nbs[dask]; default: the local process pool)")
     r = sub.add_parser('reproduce', help='train and evaluate every model; write results.md, results.json and figures',
                        description='Train and evaluate every model family on one dataset and write the report.',
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -253,9 +255,15 @@ def main(argv=None, # arguments (default sys.argv[1:])
     try:
         with warnings.catch_warnings():
             if getattr(a, 'quiet', False): warnings.simplefilter('ignore')
-            return a.func(a)
+            if getattr(a, 'scheduler', None) is None: return a.func(a)
+            from genre_nbs.scale import dask_context
+            with dask_context(a.scheduler): return a.func(a)  # every feature extraction in the command runs on Dask
     except _user_errors() as e:
         print(f"genre-nbs: error: {e}", file=sys.stderr)
+        return 2
+    except (ImportError, OSError) as e:  # --scheduler without dask installed, or a scheduler that cannot be reached
+        if getattr(a, 'scheduler', None) is None or os.environ.get('GENRE_NBS_DEBUG'): raise
+        print(f"genre-nbs: error: --scheduler {a.scheduler}: {e}", file=sys.stderr)
         return 2
     except ValueError as e:  # bad values from the user (unknown model, split too small for the data ...)
         if os.environ.get('GENRE_NBS_DEBUG'): raise  # a bug, not the input: show the whole traceback

@@ -417,9 +417,9 @@ def _run_huang(ctx, k):
 
 def _kaggle_table(tracks, duration, cache_dir):
     "Kaggle feature table of the tracks, from the first `duration` seconds of each (None: the whole clip)."
-    from genre_nbs.features import kaggle_features_table, extract_features, _kaggle_rows, KAGGLE_COLUMNS
+    from genre_nbs.features import kaggle_features_table, extract_features, kaggle_rows, KAGGLE_COLUMNS
     if duration is None: return kaggle_features_table(tracks, cache_dir=cache_dir, progress=False)
-    fs = extract_features(tracks, _kaggle_rows, dict(segment_s=None, compat=True), duration=duration, cache_dir=cache_dir,
+    fs = extract_features(tracks, kaggle_rows, dict(segment_s=None, compat=True), duration=duration, cache_dir=cache_dir,
                           progress=False)
     df = pd.DataFrame(np.concatenate(list(fs.X))[:, 1:], columns=KAGGLE_COLUMNS)
     df.insert(0, 'filename', [Path(tracks['path'].iloc[i]).name for i in fs.index])

@@ -172,3 +172,24 @@ def test_user_errors_are_one_line(tiny, clips, workdir):
 def test_help_has_examples(workdir):
     rc, out, _ = cli('--help', workdir=workdir)
     assert rc == 0 and 'examples:' in out and 'genre-nbs reproduce' in out and 'classify' in out
+
+
+def test_scheduler_flag_runs_extraction_on_dask(tiny, workdir):
+    "`--scheduler ADDR`: the feature extraction of a command runs as tasks on that Dask cluster, same model as locally."
+    distributed = pytest.importorskip('distributed', reason="dask.distributed not installed: pip install 'dask[distributed]'")
+    from genre_nbs.cli import main
+    local_out, dask_out = workdir/'rf_local', workdir/'rf_dask'
+    kw = ['train', '--model', 'rf', '--data', str(tiny), '--preset', 'tiny', '--quiet']
+    assert main([*kw, '--out', str(local_out)]) == 0
+    import shutil; shutil.rmtree(workdir/'data'/'cache', ignore_errors=True)  # recompute: nothing from the cache
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+         distributed.Client(cl) as client, distributed.get_task_stream(client) as ts:
+        assert main([*kw, '--out', str(dask_out), '--scheduler', cl.scheduler_address]) == 0
+    assert len(ts.data) >= 20, f'only {len(ts.data)} tasks ran on the cluster'  # one per track (20 tracks)
+    a, b = (json.loads((d/'config.json').read_text())['metrics'] for d in (local_out, dask_out))
+    assert a == b, (a, b)
+    # a scheduler that is not there: one line naming the flag, no traceback
+    os.environ['DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT'] = '3s'  # give up on the dead address quickly
+    try: rc, out, err = cli(*kw, '--out', workdir/'rf_none', '--scheduler', 'tcp://127.0.0.1:9', workdir=workdir)
+    finally: del os.environ['DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT']
+    assert rc == 2 and err.strip().startswith('genre-nbs: error: --scheduler tcp://127.0.0.1:9'), err[-2000:]

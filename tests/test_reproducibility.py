@@ -1,5 +1,6 @@
 """Issue 9: the same seed gives the same numbers -- synthetic data, random windows, splits, cached segments, and a whole
-`genre-nbs reproduce` run (two separate processes with separate caches must write identical results.json numbers)."""
+`genre-nbs reproduce` run of every family (two separate processes with separate caches must write identical
+results.json numbers; a run killed with SIGKILL and resumed must write them too)."""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
@@ -78,32 +79,38 @@ def _reproduce(data: Path, out: Path, cache: Path, *extra, kill_when: Path | Non
     env = dict(os.environ, GENRE_NBS_DATA=str(cache), TF_CPP_MIN_LOG_LEVEL='2', PYTHONHASHSEED='0',
                CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
     cmd = [sys.executable, '-c', 'import sys; from genre_nbs.cli import main; sys.exit(main())', 'reproduce', '--data', str(data), '--preset', 'tiny', '--seed', '0',
-           '--models', 'huang', 'cnn_logmel', '--out', str(out), '--quiet', *extra]
+           '--out', str(out), '--quiet', *extra]  # every family
     if kill_when is not None:  # start the run, SIGKILL it as soon as `kill_when` exists (a family finished)
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = time.time()
-        while p.poll() is None and time.time() - t0 < 400:
+        while p.poll() is None and time.time() - t0 < 900:
             if kill_when.exists(): os.kill(p.pid, signal.SIGKILL); break
             time.sleep(0.01)
         p.wait(timeout=60)
         assert p.returncode == -signal.SIGKILL, f'the run ended ({p.returncode}) before it could be killed'
         return None
-    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=400)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, f'{cmd} exited {p.returncode}:\n{p.stdout[-2000:]}\n{p.stderr[-3000:]}'
     return json.loads((out/'results.json').read_text())
 
 
-def test_reproduce_twice_gives_identical_results(synth, tmp_path):
+@pytest.fixture(scope='module')
+def synth30(tmp_path_factory):
+    "Full-length clips (the DSAE reads 27.2 s of each), 3 per genre."
+    return make_synthetic_gtzan(tmp_path_factory.mktemp('synth30'), seed=0, n_per_genre=3, duration=28.0, genres=GENRES)
+
+
+def test_reproduce_twice_gives_identical_results(synth30, tmp_path):
     "The tiny preset on tiny data, twice in fresh processes with separate caches: identical results.json numbers."
     import genre_nbs.evaluation as E
     if not hasattr(E, 'run_experiment'): pytest.skip('genre_nbs.evaluation.run_experiment is not there yet (runner helper)')
     if not (Path(E.__file__).parent/'cli.py').exists(): pytest.skip('genre_nbs.cli is not there yet')
     if 'tiny' not in getattr(E, 'PRESETS', {}): pytest.skip("no 'tiny' preset in genre_nbs.evaluation.PRESETS")
     t0 = time.time()
-    r1 = _reproduce(synth[0], tmp_path/'run1', tmp_path/'cache1')
-    r2 = _reproduce(synth[0], tmp_path/'run2', tmp_path/'cache2')  # fresh process, fresh cache: everything recomputed
+    r1 = _reproduce(synth30, tmp_path/'run1', tmp_path/'cache1')
+    r2 = _reproduce(synth30, tmp_path/'run2', tmp_path/'cache2')  # fresh process, fresh cache: everything recomputed
     n1, n2 = _numbers(r1), _numbers(r2)
-    assert len(n1) >= 4 and all(r.get('status') == 'ok' for r in r1['rows']), r1['rows']
+    assert len(n1) >= 20 and all(r.get('status') == 'ok' for r in r1['rows']), r1['rows']
     for a, b in zip(n1, n2): assert a == b, f"results differ between two identical runs:\n{a}\n{b}"
     assert len(n1) == len(n2)
     assert r1['config_key'] == r2['config_key'] and r1['dataset']['split'] == r2['dataset']['split']
@@ -111,15 +118,15 @@ def test_reproduce_twice_gives_identical_results(synth, tmp_path):
     # nothing is retrained (the family's recorded seconds come back unchanged) and the numbers are the same
     for f in ('results.json', 'results.md'): (tmp_path/'run1'/f).unlink()
     (tmp_path/'run1'/'.tmp-killed.json').write_text('{"half')
-    r3 = _reproduce(synth[0], tmp_path/'run1', tmp_path/'cache1', '--resume')
+    r3 = _reproduce(synth30, tmp_path/'run1', tmp_path/'cache1', '--resume')
     assert _numbers(r3) == n1 and r3['timings']['huang'] == r1['timings']['huang']
-    # a real kill -9 in the middle of a run (while the CNN trains, after the huang family finished), then --resume:
-    # the finished family is reused, the rest is computed, and the numbers are those of the uninterrupted run
+    # a real kill -9 in the middle of a run (in the CNN families, after kaggle, huang and the DSAE finished), then
+    # --resume: the finished families are reused, the rest is computed, and the numbers are those of the uninterrupted run
     run4 = tmp_path/'run4'
-    _reproduce(synth[0], run4, tmp_path/'cache1', kill_when=run4/'runs'/'huang.json')
+    _reproduce(synth30, run4, tmp_path/'cache1', kill_when=run4/'runs'/'dsae_leaky.json')
     assert not (run4/'results.json').exists()
-    r4 = _reproduce(synth[0], run4, tmp_path/'cache1', '--resume')
-    huang_secs = json.loads((run4/'runs'/'huang.json').read_text())['seconds']
-    assert _numbers(r4) == n1 and r4['timings']['huang'] == huang_secs
+    done = {f: json.loads((run4/'runs'/f'{f}.json').read_text())['seconds'] for f in ('kaggle', 'huang', 'dsae', 'dsae_leaky')}
+    r4 = _reproduce(synth30, run4, tmp_path/'cache1', '--resume')
+    assert _numbers(r4) == n1 and all(r4['timings'][f] == s for f, s in done.items())
     assert not list(run4.glob('.tmp-*')) and not list((run4/'runs').glob('.tmp-*')) and not list((run4/'runs').glob('*.ckpt'))
     print(f"reproduce ran twice in {time.time() - t0:.0f} s: {len(n1)} rows identical; killed run resumed to the same numbers")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_cnn.ipynb #15feb548
 from __future__ import annotations
-import hashlib, json, os, tempfile, time, warnings
+import hashlib, json, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -13,7 +13,7 @@ import keras
 from keras import layers, regularizers
 from .features import logmel, HUANG_MEL, HUANG_WIN_S
 from .evaluation import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_prf, plot_history,
-                                  save_model_dir, load_model_dir, _clean_dead_tmp)
+                                  save_model_dir, load_model_dir, _atomic_write, _clean_dead_tmp)
 
 # %% auto #0
 __all__ = ['CKPT_VERSION', 'LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn',
@@ -241,12 +241,7 @@ def _save_state(path:Path, model, meta:dict, best_w):
     arrays.update({f'opt{i}': np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
     if best_w is not None: arrays.update({f'best{i}': a for i, a in enumerate(best_w)})
     arrays['meta'] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.tmp-{os.getpid()}-', suffix='.npz'); os.close(fd)
-    try:
-        with open(tmp, 'wb') as f: np.savez(f, **arrays); f.flush(); os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
+    _atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
 
 def _load_state(path:Path, model, key:str):
     "Restore a saved state into `model` (and its optimizer); (meta, best weights), or None if absent or not ours."

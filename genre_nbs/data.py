@@ -67,16 +67,19 @@ def _umask()->int:
 
 def _host()->str: return re.sub(r'[^\w-]', '_', platform.node() or 'host')
 
+def _writer_gone(pid:str)->bool:
+    "True when the temp file's writer (a pid on this host) has died; False if alive, ours, unknown or not POSIX."
+    if os.name != 'posix' or not pid.isdigit() or int(pid) == os.getpid(): return False  # os.kill(pid, 0): POSIX only
+    try: os.kill(int(pid), 0)
+    except ProcessLookupError: return True
+    except OSError: pass  # alive (or not ours to signal): leave it
+    return False
+
 def _clean_stale_tmp(cache_dir:Path, name:str):
     "Remove temp files of `name` left by writers on this host that were killed mid-write (their pid is gone)."
-    if os.name != 'posix': return  # os.kill(pid, 0) is a liveness probe only on POSIX
     host = _host()
     for t in cache_dir.glob(f'.{name}.{host}.*.tmp'):
-        pid = t.name[len(f'.{name}.{host}.'):].split('.', 1)[0]
-        if not pid.isdigit() or int(pid) == os.getpid(): continue
-        try: os.kill(int(pid), 0)
-        except ProcessLookupError: t.unlink(missing_ok=True)
-        except OSError: pass  # alive (or not ours to signal): leave it
+        if _writer_gone(t.name[len(f'.{name}.{host}.'):].split('.', 1)[0]): t.unlink(missing_ok=True)
 
 def params_key(params:dict)->str: # sha1 hex digest of the sorted-keys JSON of `params`
     "Stable hash of a parameter dict (non-JSON values such as paths are turned into strings)."

@@ -187,17 +187,10 @@ def _atomic_write(path:Path, write):
         if os.path.exists(tmp): os.remove(tmp)
 
 def _clean_dead_tmp(folder:Path):
-    "Remove `.tmp-<pid>-*` files left by writers that were killed (their process is gone)."
+    "Remove `.tmp-<pid>-*` files (from `_atomic_write`) whose writer was killed: its process is gone."
+    from genre_nbs.data import _writer_gone
     for f in Path(folder).glob('.tmp-*'):
-        try: pid = int(f.name.split('-')[1])
-        except (IndexError, ValueError): pid = None  # an older name without a pid: left by a dead writer too
-        if pid is not None and pid != os.getpid():
-            try: os.kill(pid, 0); continue  # still running: its write is in progress
-            except ProcessLookupError: pass
-            except PermissionError: continue
-        elif pid == os.getpid(): continue
-        try: f.unlink()
-        except OSError: pass
+        if _writer_gone(f.name.split('-')[1]): f.unlink(missing_ok=True)
 
 def save_model_dir(out_dir, # directory to write (created)
                    config:dict, # must hold 'model' (one of MODEL_NAMES); 'input' recommended

@@ -338,7 +338,7 @@ def report(res):
               f"4 classes, batch {d['batch']}. Per-epoch times are medians after a warm-up epoch; CPU-s = user+system seconds of all threads.", '',
               '| variant | first epoch (s, incl. tracing) | s / epoch | CPU-s / epoch | 200 epochs (s) |', '|---|---:|---:|---:|---:|',
               f"| naive `train_on_batch` loop | {d['naive_first_s']:.2f} | {d['naive_s_per_epoch']:.3f} | {d['naive_cpu_s_per_epoch']:.3f} | {d['naive_total_projected_s']:.0f} (projected) |",
-              f"| `fit_dsae` (tf.data, steps_per_execution=32) | {d['fit_first_s']:.2f} | {d['fit_s_per_epoch']:.3f} | {d['fit_cpu_s_per_epoch']:.3f} | "
+              f"| `fit_dsae` (one seeded shuffle + `fit` call per epoch, steps_per_execution=32) | {d['fit_first_s']:.2f} | {d['fit_s_per_epoch']:.3f} | {d['fit_cpu_s_per_epoch']:.3f} | "
               + (f"**{d['fit_total_s']:.1f} (measured)**" if 'fit_total_s' in d else f"{d['fit_total_projected_s']:.0f} (projected)") + ' |', '',
               f"Speed-up per epoch: {_x(d['naive_s_per_epoch'], d['fit_s_per_epoch'])} (wall), {_x(d['naive_cpu_s_per_epoch'], d['fit_cpu_s_per_epoch'])} (CPU). "
               + (f"200 epochs: naive projected / measured = {_x(d['naive_total_projected_s'], d['fit_total_s'])}; loss {d['loss_first_last'][0]:.3f} -> {d['loss_first_last'][1]:.3f}. " if 'fit_total_s' in d else '')
@@ -347,8 +347,8 @@ def report(res):
     c = res.get('cnn')
     if c and 'error' not in c:
         L += ['## 3. CNN', '', '| what | time | note |', '|---|---|---|'] + [f'| {a} | {b} | {n} |' for a, b, n in c['rows']]
-        L += ['', f"Peak RSS {c['peak_main_mb']:.0f} MB. Training has no naive twin here (`train_cnn` is Keras `fit` on a tf.data "
-              "pipeline); the inference ratios are against one `model.predict` call per window.", '']
+        L += ['', f"Peak RSS {c['peak_main_mb']:.0f} MB. Training has no naive twin here (`train_cnn` is one Keras `fit` call per epoch "
+              "on fresh random windows); the inference ratios are against one `model.predict` call per window.", '']
     elif c: L += ['## 3. CNN', '', f"failed: {c['error']}", '']
     r = res.get('reproduce')
     if r:

@@ -15,7 +15,7 @@ from .data import Segments, make_segments, leaky_split, split_tracks, load_audio
 from .features import logmel
 from .baselines import two_layer_classifier
 from .evaluation import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_history,
-                                  plot_embedding, save_model_dir, load_model_dir)
+                                  plot_embedding, save_model_dir, load_model_dir, training_key, fit_epochs, take_rows)
 
 # %% auto #0
 __all__ = ['HISTORY_KEYS', 'DSAE_INPUT', 'compile_dsae', 'build_dsae', 'build_autoencoder', 'encode', 'logits', 'predict_proba',
@@ -185,12 +185,6 @@ def _targets(model, X, y)->dict:
         t['probs'] = y.astype(np.int32)
     return t
 
-def _dataset(model, X, y, batch_size:int, seed, shuffle:bool):
-    X = _as_X(X, model)
-    ds = tf.data.Dataset.from_tensor_slices((X, _targets(model, X, y)))
-    if shuffle: ds = ds.shuffle(len(X), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
 HISTORY_KEYS = {'probs_accuracy': 'accuracy', 'probs_loss': 'ce_loss'}
 
 def _clean_history(h:dict, model)->dict:
@@ -216,9 +210,10 @@ def fit_dsae(model, # compiled model from build_dsae / build_autoencoder / attac
              adapt:bool=True, # fit the standardisation on X_train first (False: keep the current statistics)
              deterministic:bool=False, # also call tf.config.experimental.enable_op_determinism() (process-wide)
              verbose:int=0, # Keras progress output
-             callbacks=None, # extra Keras callbacks
+             callbacks=None, # extra Keras callbacks (each epoch is one `fit` call)
+             checkpoint=None, # folder for the training state after every epoch; a rerun resumes from it (None: off)
             )->dict: # history: loss, recon_loss, ce_loss, accuracy and val_* lists, one value per epoch
-    "Train in place with `model.fit` on a seeded tf.data pipeline; return the per-epoch history."
+    "Train in place, one seeded shuffle and `model.fit` call per epoch; return the per-epoch history."
     _check_pos_int(epochs=epochs, batch_size=batch_size)
     if getattr(model, 'optimizer', None) is None or not model.compiled:
         raise ValueError("model is not compiled (load_model_dir loads for inference): call compile_dsae(model, gamma) first")
@@ -228,10 +223,19 @@ def fit_dsae(model, # compiled model from build_dsae / build_autoencoder / attac
     keras.utils.set_random_seed(seed)
     if deterministic: tf.config.experimental.enable_op_determinism()
     if adapt: model.get_layer('standardize').adapt(X_train)
-    ds = _dataset(model, X_train, y_train, batch_size, seed, shuffle=True)
-    vds = None if X_valid is None else _dataset(model, X_valid, y_valid, batch_size, seed, shuffle=False)
-    h = model.fit(ds, validation_data=vds, epochs=epochs, verbose=verbose, shuffle=False, callbacks=callbacks)
-    return _clean_history(h.history, model)
+    T = _targets(model, X_train, y_train)
+    val = None if X_valid is None else (lambda Xv: (Xv, _targets(model, Xv, y_valid)))(_as_X(X_valid, model))
+
+    def run_epoch(ep, rng):
+        p = rng.permutation(len(X_train))
+        h = model.fit(X_train[p], take_rows(T, p), batch_size=batch_size, validation_data=val, initial_epoch=ep,
+                      epochs=ep + 1, verbose=verbose, shuffle=False, callbacks=callbacks)
+        return {k: v[0] for k, v in h.history.items()}
+
+    key = None if checkpoint is None else training_key(model, [X_train, y_train, X_valid, y_valid],
+                                                       dict(batch_size=batch_size, seed=seed, adapt=adapt))
+    h = fit_epochs(model, run_epoch, epochs, seed, checkpoint=checkpoint, key=key)
+    return _clean_history({k: v for k, v in h.items() if isinstance(v, list)}, model)
 
 # %% ../nbs/03_autoencoders.ipynb #2e190788
 def toy_segments(n:int=64, # examples
@@ -351,6 +355,7 @@ def run_dsae_experiment(tracks:pd.DataFrame, # tracks table (scan_gtzan), e.g. t
                         input:dict|None=None, # input description saved with the model (default DSAE_INPUT)
                         compile_kw:dict|None=None, # extra compile_dsae arguments (jit_compile, run_eagerly ...)
                         save_model:bool=True, # also write the trained DSAE to out_dir/dsae (model.keras + config.json)
+                        checkpoint=None, # folder for every network's per-epoch training state (a rerun resumes); None: off
                        )->dict: # metrics: per model train/valid/test accuracy, track accuracy, recon MSE, tables
     "The DSAE paper's study for one protocol: Table 1, Table 2, confusion matrix, Figures 3, 5 and 6."
     t0 = time.time()
@@ -362,21 +367,25 @@ def run_dsae_experiment(tracks:pd.DataFrame, # tracks table (scan_gtzan), e.g. t
     side_probs = lambda f: {s: f(p.X) for s, p in parts.items()}
     hists = {}
     if baseline:
-        nn = two_layer_classifier(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed).fit(tr.X, tr.y)
+        nn = two_layer_classifier(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                                  checkpoint=None if checkpoint is None else Path(checkpoint)/'two_layer_nn').fit(tr.X, tr.y)
         res['models']['two_layer_nn'] = _scores(side_probs(nn.predict_proba), parts)
         hists['two_layer_nn'] = {HISTORY_KEYS.get(k, k): [float(x) for x in v] for k, v in nn.history_.items()}
     dsae = build_dsae(segs.X.shape[1], nc, gamma=gamma, lr=lr, seed=seed, **(compile_kw or {}))
-    hists['dsae'] = fit_dsae(dsae, tr.X, tr.y, va.X, va.y, epochs=epochs, batch_size=batch_size, seed=seed)
+    hists['dsae'] = fit_dsae(dsae, tr.X, tr.y, va.X, va.y, epochs=epochs, batch_size=batch_size, seed=seed,
+                             checkpoint=None if checkpoint is None else Path(checkpoint)/'dsae')
     res['models']['dsae'] = _scores(side_probs(lambda X: predict_proba(dsae, X)), parts)
     te = parts['test']
     res['models']['dsae']['test_recon_mse'] = reconstruction_mse(dsae, te.X)
     res['test_mse_of_mean'] = float(np.mean(standardize(dsae, te.X)**2))  # MSE of predicting the training mean
     if vanilla:
         ae = build_autoencoder(segs.X.shape[1], lr=lr, seed=seed, **(compile_kw or {}))
-        hists['ae'] = fit_dsae(ae, tr.X, None, va.X, None, epochs=epochs, batch_size=batch_size, seed=seed)
+        hists['ae'] = fit_dsae(ae, tr.X, None, va.X, None, epochs=epochs, batch_size=batch_size, seed=seed,
+                               checkpoint=None if checkpoint is None else Path(checkpoint)/'ae')
         mse = reconstruction_mse(ae, te.X)
         probe = attach_head(ae, nc, lr=1e-3, seed=seed, **(compile_kw or {}))
-        hists['ae_probe'] = fit_dsae(probe, tr.X, tr.y, va.X, va.y, epochs=epochs, batch_size=batch_size, seed=seed, adapt=False)
+        hists['ae_probe'] = fit_dsae(probe, tr.X, tr.y, va.X, va.y, epochs=epochs, batch_size=batch_size, seed=seed, adapt=False,
+                                     checkpoint=None if checkpoint is None else Path(checkpoint)/'ae_probe')
         res['models']['ae_probe'] = _scores(side_probs(lambda X: predict_proba(probe, X)), parts)
         res['models']['ae_probe']['test_recon_mse'] = mse
     pred = predict_proba(dsae, te.X).argmax(1)

@@ -22,7 +22,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import (GridSearchCV, ParameterGrid, PredefinedSplit, StratifiedKFold,
                                      StratifiedGroupKFold, cross_validate, train_test_split)
 from sklearn.utils.validation import check_is_fitted
-from .evaluation import accuracy_ci
+from .evaluation import accuracy_ci, training_key, fit_epochs
 from .data import read_split_dir, shared_data_dir
 
 # %% auto #0
@@ -70,10 +70,11 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
                  validation_fraction:float=0.0, # else hold out this stratified fraction of training data for it
                  patience:int=10, # early-stopping patience in epochs (on validation loss)
                  verbose:int=0, # Keras verbosity
+                 checkpoint=None, # folder for the per-epoch training state; a rerun resumes from it (None: off)
                 ):
         self.build, self.build_kwargs, self.epochs, self.batch_size, self.lr, self.seed = build, build_kwargs, epochs, batch_size, lr, seed
         self.normalize, self.validation_data, self.validation_fraction = normalize, validation_data, validation_fraction
-        self.patience, self.verbose = patience, verbose
+        self.patience, self.verbose, self.checkpoint = patience, verbose, checkpoint
 
     def _2d(self, X):
         X = np.asarray(X, dtype='float32')
@@ -110,11 +111,20 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             norm.adapt(X)
             net = keras.Sequential([keras.Input((X.shape[1],)), norm, net], name=f'normalized_{net.name}')
         net.compile(optimizer=keras.optimizers.Adam(self.lr), loss='sparse_categorical_crossentropy', metrics=['accuracy'])
-        stop = [keras.callbacks.EarlyStopping(patience=self.patience, restore_best_weights=True)] if val else []
-        hist = net.fit(X, yi, epochs=self.epochs, batch_size=self.batch_size, validation_data=val, callbacks=stop,
-                       verbose=self.verbose)
-        self.model_, self.history_, self.n_features_in_ = net, hist.history, X.shape[1]
-        self.best_epoch_ = int(np.argmin(hist.history['val_loss'])) + 1 if val else len(hist.history['loss'])
+
+        def run_epoch(ep, rng):
+            p = rng.permutation(len(X))
+            h = net.fit(X[p], yi[p], batch_size=self.batch_size, validation_data=val, initial_epoch=ep, epochs=ep + 1,
+                        shuffle=False, verbose=self.verbose)
+            return {k: v[0] for k, v in h.history.items()}
+
+        key = None if self.checkpoint is None else training_key(net, [X, yi] + (list(val) if val else []),
+                                                                dict(batch_size=self.batch_size, seed=self.seed, patience=self.patience))
+        h = fit_epochs(net, run_epoch, self.epochs, self.seed, monitor='val_loss' if val else None,
+                       patience=self.patience, checkpoint=self.checkpoint, key=key)
+        self.model_, self.n_features_in_ = net, X.shape[1]
+        self.history_ = {k: v for k, v in h.items() if isinstance(v, list)}
+        self.best_epoch_ = h['best_epoch'] + 1  # 1-based: epochs trained up to the kept weights
         return self
 
     def predict_proba(self, X):

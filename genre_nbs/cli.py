@@ -207,7 +207,9 @@ def build_parser()->argparse.ArgumentParser:
     r.add_argument('--resume', action='store_true', help='reuse families already finished for the same configuration')
     r.set_defaults(func=cmd_reproduce)
     t = sub.add_parser('train', help='train one model and save it as a model directory',
-                       description='Train one model and save it (model file + config.json) for classify / embed.',
+                       description='Train one model and save it (model file + config.json) for classify / embed. '
+                                   'Networks save their training state after every epoch in <out>.ckpt/: rerunning the '
+                                   'same command after a kill continues from the last finished epoch.',
                        epilog='example: genre-nbs train --model dsae --data ~/gtzan --genres classical jazz metal pop --out models/dsae',
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument('--list', action='store_true', help='print the model names, one per line')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/05_cnn.ipynb #15feb548
 from __future__ import annotations
-import hashlib, json, time, warnings
+import json, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -13,14 +13,14 @@ import keras
 from keras import layers, regularizers
 from .features import logmel, HUANG_MEL, HUANG_WIN_S
 from .evaluation import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_prf, plot_history,
-                                  save_model_dir, load_model_dir, _atomic_write, _clean_dead_tmp)
+                                  save_model_dir, load_model_dir, training_key, fit_epochs)
 
 # %% auto #0
-__all__ = ['CKPT_VERSION', 'LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn',
-           'random_crops', 'fixed_crops', 'fit_norm', 'apply_norm', 'spec_augment', 'mixup', 'balanced_weights',
-           'window_probs', 'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier', 'save_classifier',
-           'load_classifier', 'predict_tracks', 'classify_audio', 'build_cnn', 'run_cnn_experiment', 'track_folds',
-           'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample']
+__all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn', 'random_crops',
+           'fixed_crops', 'fit_norm', 'apply_norm', 'spec_augment', 'mixup', 'balanced_weights', 'window_probs',
+           'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier', 'save_classifier', 'load_classifier',
+           'predict_tracks', 'classify_audio', 'build_cnn', 'run_cnn_experiment', 'track_folds', 'crossval_cnn',
+           'kaggle_rf_cv', 'compare_on_sample']
 
 # %% ../nbs/05_cnn.ipynb #44a799be
 def _compile(model, lr):
@@ -217,55 +217,6 @@ def window_probs(model, # trained Keras model
     return _predict(model, W[..., None], batch_size), t
 
 # %% ../nbs/05_cnn.ipynb #ac8f97d9
-CKPT_VERSION = 1  # bump when the layout of the training-state file changes
-
-def _digest(*arrays)->str:
-    h = hashlib.sha1()
-    for a in arrays: a = np.ascontiguousarray(a); h.update(str((a.shape, a.dtype.str)).encode()); h.update(a.tobytes())
-    return h.hexdigest()
-
-def _train_key(model, Xtr, ytr, valid, settings:dict)->str:
-    "What a saved training state must match: model architecture, data and training settings."
-    arch = [model.name, [type(l).__name__ for l in model.layers], [tuple(v.shape) for v in model.weights],
-            keras.saving.serialize_keras_object(model.optimizer)['config'].get('learning_rate')]  # not layer names: they count up per process
-    parts = dict(v=CKPT_VERSION, model=arch, data=_digest(*Xtr, ytr),
-                 valid=None if valid is None else _digest(*_as_tracks(valid[0]), np.asarray(valid[1])), **settings)
-    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
-
-def _model_state(model)->list:
-    return [np.asarray(v) for v in model.trainable_variables + model.non_trainable_variables]
-
-def _save_state(path:Path, model, meta:dict, best_w):
-    "Write the training state atomically: temp file in the same folder, then rename."
-    arrays = {f'var{i}': a for i, a in enumerate(_model_state(model))}
-    arrays.update({f'opt{i}': np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
-    if best_w is not None: arrays.update({f'best{i}': a for i, a in enumerate(best_w)})
-    arrays['meta'] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-    _atomic_write(path, lambda tmp: np.savez(tmp, **arrays))
-
-def _load_state(path:Path, model, key:str):
-    "Restore a saved state into `model` (and its optimizer); (meta, best weights), or None if absent or not ours."
-    try:
-        with np.load(path) as z:
-            meta = json.loads(bytes(z['meta']).decode())
-            if meta.get('key') != key: return None
-            n = lambda p: sum(k.startswith(p) for k in z.files)
-            mv, ov = [z[f'var{i}'] for i in range(n('var'))], [z[f'opt{i}'] for i in range(n('opt'))]
-            best_w = [z[f'best{i}'] for i in range(n('best'))] or None
-    except FileNotFoundError: return None
-    except Exception as e:
-        warnings.warn(f"ignoring unreadable training state '{path}' ({type(e).__name__}: {e}); training from the start")
-        return None
-    vs = model.trainable_variables + model.non_trainable_variables
-    if len(mv) != len(vs): return None
-    for v, a in zip(vs, mv): v.assign(a)
-    if ov:
-        model.optimizer.build(model.trainable_variables)
-        if len(ov) != len(model.optimizer.variables): return None
-        for v, a in zip(model.optimizer.variables, ov): v.assign(a)
-    return meta, best_w
-
-# %% ../nbs/05_cnn.ipynb #ed5464fe
 def train_cnn(model, # compiled Keras model from huang_cnn / huang_cnn_raw / usc_cnn
               train:tuple, # (track arrays, labels) for training
               valid:tuple|None=None, # (track arrays, labels) for early stopping and checkpoint choice
@@ -293,54 +244,33 @@ def train_cnn(model, # compiled Keras model from huang_cnn / huang_cnn_raw / usc
     norm = norm or fit_norm(Xtr)
     Xtr_n = [apply_norm(x[None], norm)[0] for x in Xtr]
     cw = balanced_weights(ytr, n_classes) if class_weight == 'balanced' else np.ones(n_classes)
-    rng = np.random.default_rng(seed); keras.utils.set_random_seed(seed)
-    hist = {k: [] for k in ('loss', 'accuracy')}
+    keras.utils.set_random_seed(seed)
     if valid is not None:
         Xva = [apply_norm(x[None], norm)[0] for x in _as_tracks(valid[0])]; yva = np.asarray(valid[1])
         Wva, tva = fixed_crops(Xva, win, valid_hop or win); Wva = Wva[..., None]
-        hist.update({k: [] for k in ('val_loss', 'val_accuracy', 'val_track_accuracy')})
-    best, best_w, best_ep, wait, done, spent, start = np.inf, None, -1, 0, False, 0., 0
-    state = None
-    if checkpoint is not None:
-        state = Path(checkpoint)/'train_state.npz'; state.parent.mkdir(parents=True, exist_ok=True)
-        _clean_dead_tmp(state.parent)  # a half-written state of a killed run
-        key = _train_key(model, Xtr, ytr, valid, settings)
-        got = _load_state(state, model, key)
-        if got is not None:
-            meta, best_w = got
-            hist, best, best_ep, wait, done, spent = (meta['hist'], meta['best'], meta['best_ep'], meta['wait'],
-                                                      meta['done'], meta['seconds'])
-            rng.bit_generator.state = meta['rng']; start = len(hist['loss'])
-    t0 = time.time()
-    for ep in range(start, epochs):
-        if done: break
+
+    def run_epoch(ep, rng):
         W, t = random_crops(Xtr_n, win, n_random, rng)
         if spec_aug is not None: W = spec_augment(W, rng, **spec_aug)
         W, Y, sw = W[..., None], np.eye(n_classes, dtype=np.float32)[ytr[t]], cw[ytr[t]].astype(np.float32)
         if mixup_alpha: W, Y, sw = mixup(W, Y, sw, mixup_alpha, rng)
-        p = rng.permutation(len(W)); W, Y, sw = W[p], Y[p], sw[p]  # our generator shuffles, so a resume replays it
-        h = model.fit(W, Y, batch_size=batch_size, epochs=1, verbose=0, sample_weight=sw, shuffle=False)
-        hist['loss'].append(float(h.history['loss'][0])); hist['accuracy'].append(float(h.history['accuracy'][0]))
+        p = rng.permutation(len(W))  # our generator shuffles, so a resumed run replays it
+        h = model.fit(W[p], Y[p], batch_size=batch_size, initial_epoch=ep, epochs=ep + 1, verbose=0, sample_weight=sw[p], shuffle=False)
+        out = dict(loss=h.history['loss'][0], accuracy=h.history['accuracy'][0])
         if valid is not None:
             P = _predict(model, Wva)
-            vl = float(-np.log(np.clip(P[np.arange(len(P)), yva[tva]], 1e-7, 1)).mean())
             _, tp = track_vote(P, tva)
-            hist['val_loss'].append(vl); hist['val_accuracy'].append(float((P.argmax(1) == yva[tva]).mean()))
-            hist['val_track_accuracy'].append(float((tp.argmax(1) == yva).mean()))
-            if vl < best: best, best_w, best_ep, wait = vl, [np.asarray(a) for a in model.get_weights()], ep, 0
-            else:
-                wait += 1
-                done = wait >= patience
-        if verbose: print(ep, {k: round(v[-1], 3) for k, v in hist.items()}, flush=True)
-        if state is not None:
-            _save_state(state, model, dict(key=key, hist=hist, best=best, best_ep=best_ep, wait=wait, done=done,
-                                           seconds=spent + time.time() - t0, rng=rng.bit_generator.state), best_w)
-    if best_w is not None: model.set_weights(best_w)
-    hist.update(best_epoch=best_ep if valid is not None else len(hist['loss']) - 1, norm=norm,
-                seconds=spent + time.time() - t0, resumed_from=start)
-    return hist
+            out.update(val_loss=-np.log(np.clip(P[np.arange(len(P)), yva[tva]], 1e-7, 1)).mean(),
+                       val_accuracy=(P.argmax(1) == yva[tva]).mean(), val_track_accuracy=(tp.argmax(1) == yva).mean())
+        return out
 
-# %% ../nbs/05_cnn.ipynb #dda7eea7
+    key = None if checkpoint is None else training_key(
+        model, [*Xtr, ytr] + ([] if valid is None else [*_as_tracks(valid[0]), np.asarray(valid[1])]), settings)
+    hist = fit_epochs(model, run_epoch, epochs, seed, monitor=None if valid is None else 'val_loss',
+                      patience=patience, checkpoint=checkpoint, key=key, verbose=verbose)
+    return dict(hist, norm=norm)
+
+# %% ../nbs/05_cnn.ipynb #b4e58e56
 LOGMEL_INPUT = {'kind': 'logmel', 'sr': 22050, **HUANG_MEL, 'win_s': HUANG_WIN_S,
                 'win': 1 + int(HUANG_WIN_S * 22050) // HUANG_MEL['hop_length']}  # Huang's preset: 2 s windows of 64 x 173
 RAW_INPUT = {'kind': 'raw', 'sr': 22050, 'win_s': HUANG_WIN_S, 'win': int(HUANG_WIN_S * 22050)}  # raw 2 s windows
@@ -373,7 +303,7 @@ def track_features(items, # audio paths, 1-D waveforms at input['sr'], or ready 
         out.append(_logmel(y, input).astype(np.float32) if input['kind'] == 'logmel' else y.astype(np.float32))
     return out
 
-# %% ../nbs/05_cnn.ipynb #1e6c5bb5
+# %% ../nbs/05_cnn.ipynb #dda7eea7
 @dataclass
 class CNNClassifier:
     "A trained CNN with everything needed to classify new audio."
@@ -410,7 +340,7 @@ def load_classifier(model_dir, # directory written by save_classifier
         raise ModelFileError(f"'{model_dir}' holds a {cfg.get('model')!r} model, not a genre_nbs CNN")
     return CNNClassifier(model, cfg)
 
-# %% ../nbs/05_cnn.ipynb #a3268d3a
+# %% ../nbs/05_cnn.ipynb #1e6c5bb5
 def predict_tracks(clf:CNNClassifier, # trained classifier
                    items, # audio paths, waveforms, or track arrays (see track_features)
                    sr:int|None=None, # sample rate of waveform items
@@ -433,7 +363,7 @@ def classify_audio(clf:CNNClassifier, # trained classifier
     p = predict_tracks(clf, [y], sr=sr)[0]
     return {g: float(v) for g, v in zip(clf.genres, p)}
 
-# %% ../nbs/05_cnn.ipynb #517152c3
+# %% ../nbs/05_cnn.ipynb #56069dc3
 SPEC_AUG = {'f_max': 8, 't_max': 20}  # the masking used in the tiny-data recipe
 ARCHS = ('huang', 'huang_gap', 'huang_tp', 'tiny', 'huang_raw', 'usc')  # 'tiny' = 'huang_tp' at width 16
 
@@ -465,7 +395,7 @@ def _split_scores(clf, X, y, hop):
     return {'window_acc': float((P.argmax(1) == y[t]).mean()), 'track_acc': float((tp.argmax(1) == y).mean()),
             'track_pred': tp.argmax(1), 'n_tracks': len(y), 'n_windows': len(t)}
 
-# %% ../nbs/05_cnn.ipynb #45b3b81a
+# %% ../nbs/05_cnn.ipynb #517152c3
 def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.scan_gtzan / scan_fma)
                        split:pd.Series, # 'train' / 'valid' / 'test' per track (data.split_tracks)
                        out_dir, # where the model directory, figures and results.json go
@@ -531,7 +461,7 @@ def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.sca
     (out / 'results.json').write_text(json.dumps(js, indent=2, default=float))
     return res
 
-# %% ../nbs/05_cnn.ipynb #c88693de
+# %% ../nbs/05_cnn.ipynb #2f7a2091
 def track_folds(y, # genre label of each track
                 n_folds:int=5, # number of folds
                 seed:int=0, # shuffling seed
@@ -583,7 +513,7 @@ def kaggle_rf_cv(filenames, # clip file names, e.g. 'blues.00000.wav'
         rows.append(dict(fold=k, track_acc=float((rf.predict(F[te]) == y[te]).mean())))
     return pd.DataFrame(rows)
 
-# %% ../nbs/05_cnn.ipynb #0203c38c
+# %% ../nbs/05_cnn.ipynb #40598e63
 def compare_on_sample(configs:dict, # name -> crossval_cnn kwargs (arch, model_kw, epochs, n_random, ...)
                       sample_dir=None, # GTZAN-layout folder (default: shared gtzan-sample)
                       csv_path=None, # Kaggle features_30_sec.csv (default: shared gtzan-features); False: no RF

@@ -11,11 +11,12 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_fscore_support
 
 # %% auto #0
-__all__ = ['MODEL_NAMES', 'CONFIG_VERSION', 'PRESETS', 'FAMILIES', 'PAPER_RESULTS', 'MODEL_INPUTS', 'accuracy_ci', 'track_vote',
-           'classification_table', 'save_figure', 'plot_confusion', 'plot_prf', 'plot_history', 'plot_embedding',
-           'ModelFileError', 'save_model_dir', 'load_model_dir', 'paper_result', 'score_model', 'load_tracks',
-           'package_versions', 'results_markdown', 'deterministic_tf', 'run_experiment', 'EmbeddingOnlyError',
-           'input_config', 'clip_inputs', 'Predictor', 'load_predictor', 'train_model']
+__all__ = ['MODEL_NAMES', 'CONFIG_VERSION', 'TRAIN_STATE_VERSION', 'PRESETS', 'FAMILIES', 'PAPER_RESULTS', 'MODEL_INPUTS',
+           'accuracy_ci', 'track_vote', 'classification_table', 'save_figure', 'plot_confusion', 'plot_prf',
+           'plot_history', 'plot_embedding', 'ModelFileError', 'save_model_dir', 'load_model_dir', 'array_digest',
+           'training_key', 'save_training_state', 'load_training_state', 'take_rows', 'fit_epochs', 'paper_result',
+           'score_model', 'load_tracks', 'package_versions', 'results_markdown', 'deterministic_tf', 'run_experiment',
+           'EmbeddingOnlyError', 'input_config', 'clip_inputs', 'Predictor', 'load_predictor', 'train_model']
 
 # %% ../nbs/06_evaluation.ipynb #4eba86e0
 def accuracy_ci(y_true, # true labels
@@ -244,6 +245,123 @@ def load_model_dir(model_dir, # a directory written by save_model_dir
     return model, cfg
 
 # %% ../nbs/06_evaluation.ipynb #e11dcb52
+TRAIN_STATE_VERSION = 2  # bump when the layout of train_state.npz changes
+
+def array_digest(*arrays)->str: # sha1 hex digest
+    "A digest of arrays' shapes, dtypes and bytes (None counts as a value), to recognise the same training data."
+    import hashlib
+    h = hashlib.sha1()
+    for a in arrays:
+        if a is None: h.update(b'None'); continue
+        a = np.ascontiguousarray(a); h.update(str((a.shape, a.dtype.str)).encode()); h.update(a.tobytes())
+    return h.hexdigest()
+
+def training_key(model, # compiled Keras model
+                 data, # list of arrays (or None) the run trains and validates on
+                 settings:dict, # training settings that change the result (batch size, seed, ...; not the epochs)
+                )->str: # sha1 hex digest
+    "What a saved training state must match: the architecture, the optimizer's learning rate, the data and the settings."
+    import keras
+    opt = keras.saving.serialize_keras_object(model.optimizer)['config'].get('learning_rate')
+    arch = [[type(l).__name__ for l in model.layers], [tuple(v.shape) for v in model.weights], opt]  # no names: Keras counts them up per process
+    parts = dict(v=TRAIN_STATE_VERSION, model=arch, data=array_digest(*data), **settings)
+    import hashlib
+    return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+def _model_state(model)->list:
+    return [np.asarray(v) for v in model.trainable_variables + model.non_trainable_variables]
+
+def save_training_state(path, # the .npz file to write
+                        model, # the Keras model being trained (its optimizer is saved too)
+                        meta:dict, # JSON-able loop state: key, history, counters, generator state
+                        best_w:list|None=None, # best weights so far (model.get_weights() order)
+                       ):
+    "Write the training state atomically: temp file in the same folder, then rename."
+    arrays = {f'var{i}': a for i, a in enumerate(_model_state(model))}
+    arrays.update({f'opt{i}': np.asarray(v) for i, v in enumerate(model.optimizer.variables)})
+    if best_w is not None: arrays.update({f'best{i}': np.asarray(a) for i, a in enumerate(best_w)})
+    arrays['meta'] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    _atomic_write(Path(path), lambda tmp: np.savez(tmp, **arrays))
+
+def load_training_state(path, # a file written by save_training_state
+                        model, # the freshly built, compiled model to restore into
+                        key:str, # this run's training_key
+                       )->tuple|None: # (meta, best weights or None); None if absent, another run's, or unreadable
+    "Restore a saved state into `model` and its optimizer."
+    try:
+        with np.load(path) as z:
+            meta = json.loads(bytes(z['meta']).decode())
+            if meta.get('key') != key: return None
+            n = lambda p: sum(k.startswith(p) for k in z.files)
+            mv, ov = [z[f'var{i}'] for i in range(n('var'))], [z[f'opt{i}'] for i in range(n('opt'))]
+            best_w = [z[f'best{i}'] for i in range(n('best'))] or None
+    except FileNotFoundError: return None
+    except Exception as e:
+        warnings.warn(f"ignoring unreadable training state '{path}' ({type(e).__name__}: {e}); training from the start")
+        return None
+    vs = model.trainable_variables + model.non_trainable_variables
+    if ov and not model.optimizer.built: model.optimizer.build(model.trainable_variables)
+    ovs = model.optimizer.variables if ov else []
+    if len(mv) != len(vs) or len(ov) != len(ovs) or any(tuple(v.shape) != a.shape for v, a in zip(vs + ovs, mv + ov)):
+        return None  # checked before anything is assigned: a state that does not fit leaves the model untouched
+    for v, a in zip(vs + ovs, mv + ov): v.assign(a)
+    return meta, best_w
+
+# %% ../nbs/06_evaluation.ipynb #cb8fff92
+def take_rows(x, # an array, a list/tuple/dict of arrays, or None
+              idx, # row indices
+             ):
+    "`x[idx]` through lists, tuples and dicts of arrays (a model's inputs or targets); None stays None."
+    if x is None: return None
+    if isinstance(x, dict): return {k: take_rows(v, idx) for k, v in x.items()}
+    if isinstance(x, (list, tuple)): return type(x)(take_rows(v, idx) for v in x)
+    return np.asarray(x)[idx]
+
+def fit_epochs(model, # compiled Keras model, trained in place
+               run_epoch, # callable(epoch, rng) -> dict of this epoch's metrics; trains one epoch (shuffling with rng)
+               epochs:int, # epochs to reach (a resumed run counts the saved ones)
+               seed:int=0, # seed of the NumPy generator handed to run_epoch
+               monitor:str|None=None, # metric that picks the best epoch, lower is better (e.g. 'val_loss'); None: the last
+               patience:int|None=None, # stop after this many epochs without a better `monitor` (None: never)
+               checkpoint=None, # folder for train_state.npz after every epoch; a rerun resumes from it (None: off)
+               key:str='', # this run's training_key: a saved state with another key is not used
+               verbose:bool=False, # print one line per epoch
+              )->dict: # per-epoch metric lists, plus 'best_epoch', 'seconds', 'resumed_from'
+    "Train epoch by epoch; keep the best weights by `monitor`; save and resume the whole state with `checkpoint`."
+    import time
+    rng = np.random.default_rng(seed)
+    hist, best, best_w, best_ep, wait, done, spent, start = {}, np.inf, None, -1, 0, False, 0., 0
+    state = None
+    if checkpoint is not None:
+        state = Path(checkpoint)/'train_state.npz'; state.parent.mkdir(parents=True, exist_ok=True)
+        _clean_dead_tmp(state.parent)  # a half-written state of a killed run
+        got = load_training_state(state, model, key)
+        if got is not None:
+            meta, best_w = got
+            hist, best, best_ep, wait, done, spent = (meta['hist'], meta['best'], meta['best_ep'], meta['wait'],
+                                                      meta['done'], meta['seconds'])
+            rng.bit_generator.state = meta['rng']; start = meta['epochs_done']
+    t0 = time.time()
+    for ep in range(start, epochs):
+        if done: break
+        for k, v in run_epoch(ep, rng).items(): hist.setdefault(k, []).append(float(v))
+        if monitor is not None:
+            if monitor not in hist: raise ValueError(f"monitor {monitor!r} is not among the epoch's metrics {sorted(hist)}")
+            if hist[monitor][-1] < best: best, best_w, best_ep, wait = hist[monitor][-1], model.get_weights(), ep, 0
+            else:
+                wait += 1
+                done = patience is not None and wait >= patience
+        if verbose: print(ep, {k: round(v[-1], 4) for k, v in hist.items()}, flush=True)
+        if state is not None:
+            save_training_state(state, model, dict(key=key, hist=hist, best=best, best_ep=best_ep, wait=wait, done=done,
+                                                   epochs_done=ep + 1, seconds=spent + time.time() - t0,
+                                                   rng=rng.bit_generator.state), best_w)
+    if best_w is not None: model.set_weights(best_w)
+    n = len(next(iter(hist.values()), []))
+    return dict(hist, best_epoch=best_ep if monitor is not None else n - 1, seconds=spent + time.time() - t0,
+                resumed_from=start)
+
+# %% ../nbs/06_evaluation.ipynb #e1f4f6ad
 import time
 
 PRESETS = {
@@ -282,7 +400,7 @@ FAMILIES = {  # family -> the model names its rows report
     'figures': (),
 }
 
-# %% ../nbs/06_evaluation.ipynb #4b1d43e6
+# %% ../nbs/06_evaluation.ipynb #aa31cc9b
 _SAWHNEY = "Sawhney, Vasavada & Wang (Stanford): GTZAN classical/jazz/metal/pop, ~1 s pooled segments, segment-level (leaky) split"
 PAPER_RESULTS = {  # (model, input) -> reported test accuracy and where it comes from
     ('dsae', 'dsae chunks'): dict(test=0.653, train=0.949, cite=_SAWHNEY + "; Patakula et al. reproduction: 58.4%"),
@@ -302,7 +420,7 @@ def paper_result(model:str, # model name (MODEL_NAMES)
     key = (model, 'codes' if input.startswith('codes') else input)
     return PAPER_RESULTS.get(key)
 
-# %% ../nbs/06_evaluation.ipynb #48b64619
+# %% ../nbs/06_evaluation.ipynb #022597a4
 def score_model(probs:dict, # side ('train'/'valid'/'test') -> (n_items, n_genres) probabilities
                 y:dict, # side -> (n_items,) true genre index
                 track:dict, # side -> (n_items,) track of each item (window -> track for the vote)
@@ -321,7 +439,7 @@ def score_model(probs:dict, # side ('train'/'valid'/'test') -> (n_items, n_genre
                _true=ty, _pred=tp.argmax(1))
     return out
 
-# %% ../nbs/06_evaluation.ipynb #08194be5
+# %% ../nbs/06_evaluation.ipynb #6c3420a2
 def load_tracks(data=None, # dataset folder; None: the synthetic default (generated on first use)
                 genres=None, # genre subset (None: all found)
                 n_per_genre:int=10, # synthetic default: tracks per genre
@@ -346,7 +464,7 @@ def load_tracks(data=None, # dataset folder; None: the synthetic default (genera
     if kind == 'synthetic': desc.update(n_per_genre=n_per_genre, duration=duration)
     return tracks, desc
 
-# %% ../nbs/06_evaluation.ipynb #5f1a062e
+# %% ../nbs/06_evaluation.ipynb #2423aa06
 def _row(model, input, protocol, sc=None, **extra)->dict:
     "One results row; `sc` from score_model (keys starting with '_' are dropped)."
     r = dict(model=model, input=input, protocol=protocol, train_acc=None, valid_acc=None, test_acc=None, macro_f1=None,
@@ -375,16 +493,20 @@ def _sides(ctx, track_pos):
     "Side of each item from the side of its track (row position in ctx['tracks'])."
     return np.asarray(ctx['split'], dtype=object)[np.asarray(track_pos)]
 
-def _huang_estimator(name, epochs, seed, valid=None, n_min=0, n_train=10**9):
+def _huang_estimator(name, epochs, seed, valid=None, n_min=0, n_train=10**9, checkpoint=None):
     "A Huang baseline; the SVM calibrates probabilities (5-fold) when every genre has >= 10 training windows, else votes."
     from genre_nbs.baselines import huang_svm, huang_knn, huang_ffnn, two_layer_classifier
     pcs = min(15, n_train)  # Huang's 15 principal components (fewer only on toy sets)
     if name == 'svm': return huang_svm(pcs, probability=n_min >= 10, seed=seed)
     if name == 'knn': return huang_knn(pcs, k=min(10, n_train), seed=seed)
-    kw = dict(epochs=epochs, seed=seed, validation_data=valid, patience=max(3, epochs // 5))
+    kw = dict(epochs=epochs, seed=seed, validation_data=valid, patience=max(3, epochs // 5), checkpoint=checkpoint)
     if name == 'ffnn': return huang_ffnn(**kw)
     if name == 'two_layer_nn': return two_layer_classifier(**kw)
     raise ValueError(f"unknown Huang baseline {name!r}")
+
+def _ckpt(ctx, name):
+    "The training-state folder of one network of the running family (None when the runner keeps none)."
+    return None if ctx.get('checkpoint') is None else Path(ctx['checkpoint'])/name
 
 def _run_huang(ctx, k):
     "Huang's SVM / kNN / FFNN and the two-layer net on 2 s raw and log-mel windows at random offsets."
@@ -400,7 +522,8 @@ def _run_huang(ctx, k):
         for name in names:
             t0 = time.time()
             est = _huang_estimator(name, k['epochs'], ctx['seed'], (X[m['valid']], seg.y[m['valid']]) if m['valid'].any() else None,
-                                   n_min=np.bincount(seg.y[m['train']]).min(), n_train=int(m['train'].sum()))
+                                   n_min=np.bincount(seg.y[m['train']]).min(), n_train=int(m['train'].sum()),
+                                   checkpoint=_ckpt(ctx, f'{name}_{rep}'))
             est.fit(X[m['train']], seg.y[m['train']])
             sc = score_model({s: _proba(est, X[v], nc) for s, v in m.items() if v.any()},
                              {s: seg.y[v] for s, v in m.items()}, {s: seg.track[v] for s, v in m.items()}, ctx['seed'])
@@ -440,7 +563,7 @@ def _run_kaggle(ctx, k):
         rows.append(_row(name, 'kaggle features', ctx['protocol'], sc, seconds=round(time.time() - t0, 1), figures=figs, note=note))
     return rows
 
-# %% ../nbs/06_evaluation.ipynb #5aa6f5e6
+# %% ../nbs/06_evaluation.ipynb #6f6a1957
 def _dsae_tracks(ctx):
     "The DSAE paper's four genres when all are present, else every genre."
     from genre_nbs.data import DSAE_GENRES
@@ -477,7 +600,8 @@ def _run_dsae(ctx, k, leaky=False):
     work = ctx['work']/('dsae_leaky' if leaky else 'dsae')
     t0 = time.time()
     res = run_dsae_experiment(tr, protocol=protocol, gamma=k['gamma'], epochs=k['epochs'], seed=ctx['seed'], out_dir=work,
-                              batch_size=k['batch_size'], lr=k['lr'], segments=segs, baseline=not leaky, vanilla=not leaky)
+                              batch_size=k['batch_size'], lr=k['lr'], segments=segs, baseline=not leaky, vanilla=not leaky,
+                              checkpoint=ctx.get('checkpoint'))
     stem = 'dsae_leaky' if leaky else 'dsae'
     moves = {'confusion_dsae.png': f'{stem}_confusion.png', 'fig3_accuracy.png': f'{stem}_accuracy.png',
              'fig5_codes_pca.png': 'dsae_codes_pca.png', 'fig6_logits_pca.png': 'dsae_logits_pca.png'}
@@ -519,7 +643,7 @@ def _run_latent(ctx, k, name):
     ep = k['epochs'].get(name)
     res = s2s.run_latent_experiment(name, ctx['tracks'], ctx['split'], ctx['work']/name, epochs=ep, seed=ctx['seed'],
                                     n_per_track=k['n_per_track'], latent_dim=k['latent_dim'].get(name),
-                                    cache_dir=ctx['cache_dir'], fig_dir=ctx['out'])
+                                    cache_dir=ctx['cache_dir'], fig_dir=ctx['out'], checkpoint=ctx.get('checkpoint'))
     model, cfg = load_model_dir(res['model_dir'])
     seg = make_segments(ctx['tracks'], 'random', win_s=cfg['input']['win_s'], n_random=k['n_per_track'], sr=cfg['input']['sr'],
                         seed=ctx['seed'], cache_dir=ctx['cache_dir'], progress=False)
@@ -546,7 +670,7 @@ def _run_figures(ctx, k):
     plot_raw_pca(segs.X, segs.y, segs.genres, ctx['out']/'raw_pca.png', title='PCA of raw pooled segments (DSAE input)')
     return []
 
-# %% ../nbs/06_evaluation.ipynb #462137d1
+# %% ../nbs/06_evaluation.ipynb #1541a488
 def package_versions()->dict: # package -> version string (None if not installed)
     "Versions of the packages whose behaviour shapes the numbers."
     from importlib.metadata import version, PackageNotFoundError
@@ -605,7 +729,7 @@ def _json_default(o):
     if isinstance(o, Path): return str(o)
     return str(o)
 
-# %% ../nbs/06_evaluation.ipynb #0deeac15
+# %% ../nbs/06_evaluation.ipynb #b9c44465
 def _config_key(cfg:dict)->str:
     from genre_nbs.data import params_key
     return params_key(json.loads(json.dumps(cfg, default=_json_default)))
@@ -707,7 +831,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
                 except (OSError, ValueError): pass
             t0 = _t.time()
             _reseed(seed)  # per family, so a --models subset or a --resume run matches a full run
-            ctx['checkpoint'] = ckpt = out/'runs'/f'{fam}.ckpt'  # training state after every epoch (CNN families)
+            ctx['checkpoint'] = ckpt = out/'runs'/f'{fam}.ckpt'  # every network's training state after every epoch
             if not resume and ckpt.exists(): shutil.rmtree(ckpt)  # a fresh run starts from scratch
             try:
                 fam_rows = runners[fam](); status, err = 'ok', None
@@ -734,7 +858,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
                         figures=sorted(p.name for p in out.glob('*.png')))
     return res
 
-# %% ../nbs/06_evaluation.ipynb #b9c44465
+# %% ../nbs/06_evaluation.ipynb #bf25154b
 MODEL_INPUTS = {'two_layer_nn': ('dsae', 'logmel', 'raw'), 'svm': ('logmel', 'raw'), 'knn': ('logmel', 'raw'),
                 'ffnn': ('logmel', 'raw'), 'rf': ('kaggle',), 'logreg': ('kaggle',), 'ae': ('dsae',), 'dsae': ('dsae',),
                 'seq2seq_gru': ('raw_pooled',), 'seq2seq_lstm': ('logmel',), 'beta_vae': ('logmel',),
@@ -788,7 +912,7 @@ def clip_inputs(y, # 1-D clip
                                                 hop_length=input['hop_length'])
     raise ValueError(f"unknown input kind {kind!r}")
 
-# %% ../nbs/06_evaluation.ipynb #f14c2ae8
+# %% ../nbs/06_evaluation.ipynb #e19247aa
 def _flat_layers(model)->list:
     "The leaf layers of a (nested) Sequential model, in order."
     out = []
@@ -901,7 +1025,7 @@ def load_predictor(model_dir, # a directory written by train_model (or any famil
     _check_classes(model, cfg, head, model_dir)
     return Predictor(model, cfg, model_dir, head)
 
-# %% ../nbs/06_evaluation.ipynb #b50170fb
+# %% ../nbs/06_evaluation.ipynb #2bc7d23b
 def _update_config(model_dir:Path, **kw):
     cp = Path(model_dir)/'config.json'
     cfg = dict(json.loads(cp.read_text()), **kw)
@@ -918,7 +1042,9 @@ def train_model(name:str, # one of MODEL_NAMES
                 cache_dir=None, # segment / feature cache (None: data/cache)
                 progress:bool=False, # progress bars while extracting features
                )->Path: # the model directory
-    "Train one model on the training tracks of a track split (validation tracks steer early stopping) and save it."
+    """Train one model on the training tracks of a track split (validation tracks steer early stopping) and save it.
+    Networks save their training state after every epoch in `<out>.ckpt/`: the same command, rerun after a kill,
+    continues from the last finished epoch. The folder is removed once the model is saved."""
     import shutil
     from genre_nbs.data import split_tracks, make_segments, default_data_dir
     if name not in MODEL_NAMES: raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
@@ -928,6 +1054,7 @@ def train_model(name:str, # one of MODEL_NAMES
     if epochs is not None and int(epochs) < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
     k = PRESETS[preset]
     out = Path(out) if out is not None else Path('models')/name
+    ckpt = out.parent/f'{out.name}.ckpt'  # per-epoch training state: rerunning a killed command continues from it
     cache_dir = Path(cache_dir) if cache_dir is not None else Path(default_data_dir())/'cache'
     tracks, dataset = load_tracks(data, genres, **k['data'])
     split = split_tracks(tracks, 'track', seed=seed)
@@ -946,10 +1073,10 @@ def train_model(name:str, # one of MODEL_NAMES
                 if inp == 'raw':  # Huang's raw-audio variant
                     res = run_cnn_experiment(tracks, split, work, arch='huang_raw', epochs=epochs or kc['epochs'],
                                              batch_size=kc['batch_size'], n_random=kc['n_random'], patience=kc['patience'],
-                                             seed=seed, spec_aug=None)
+                                             seed=seed, spec_aug=None, checkpoint=ckpt)
                 else:  # log-mel: the small-data recipe of 05_cnn (small time-pooling CNN, many small steps, SpecAugment),
                        # which beats Huang's exact CNN when a user trains on tens of clips
-                    res = run_cnn_experiment(tracks, split, work, arch='tiny', epochs=epochs or 30, seed=seed)
+                    res = run_cnn_experiment(tracks, split, work, arch='tiny', epochs=epochs or 30, seed=seed, checkpoint=ckpt)
                 src = Path(res['model_dir']); metrics = {s: res[s]['track_acc'] for s in ('train', 'valid', 'test') if s in res}
             else:
                 from genre_nbs.seq2seq import run_latent_experiment, embed_clip
@@ -958,7 +1085,7 @@ def train_model(name:str, # one of MODEL_NAMES
                 kl = k['latent']
                 res = run_latent_experiment(name, tracks, split, work, epochs=epochs or kl['epochs'].get(name), seed=seed,
                                             n_per_track=kl['n_per_track'], latent_dim=kl['latent_dim'].get(name),
-                                            cache_dir=cache_dir, tsne=False)
+                                            cache_dir=cache_dir, tsne=False, checkpoint=ckpt)
                 src = Path(res['model_dir']); metrics = dict(rf_test=res['rf_test'], logreg_test=res['logreg_test'])
             if out.exists(): shutil.rmtree(out)
             shutil.copytree(src, out)
@@ -971,6 +1098,7 @@ def train_model(name:str, # one of MODEL_NAMES
             _atomic_write(out/'head.joblib', lambda f: joblib.dump(head, f))
             metrics['head'] = 'random forest (200 trees, depth 20) on the mean clip code'
         _update_config(out, trained_on=trained_on, metrics=metrics, train_seconds=round(time.time() - t0, 1))
+        shutil.rmtree(ckpt, ignore_errors=True)
         return out
     icfg = input_config(inp)
     if inp == 'kaggle':
@@ -994,14 +1122,17 @@ def train_model(name:str, # one of MODEL_NAMES
         kd = k['dsae']; ep = epochs or kd['epochs']
         if name == 'dsae':
             net = build_dsae(X.shape[1], len(genres_found), gamma=kd['gamma'], lr=kd['lr'], seed=seed)
-            fit_dsae(net, X[m['train']], yy[m['train']], X[m['valid']], yy[m['valid']], epochs=ep, batch_size=kd['batch_size'], seed=seed)
+            fit_dsae(net, X[m['train']], yy[m['train']], X[m['valid']], yy[m['valid']], epochs=ep, batch_size=kd['batch_size'],
+                     seed=seed, checkpoint=ckpt)
             metrics = {s: float((predict_proba(net, X[v]).argmax(1) == yy[v]).mean()) for s, v in m.items() if v.any()}
         else:
             net = build_autoencoder(X.shape[1], lr=kd['lr'], seed=seed)
-            fit_dsae(net, X[m['train']], None, X[m['valid']], None, epochs=ep, batch_size=kd['batch_size'], seed=seed)
+            fit_dsae(net, X[m['train']], None, X[m['valid']], None, epochs=ep, batch_size=kd['batch_size'], seed=seed,
+                     checkpoint=ckpt)
             metrics = {}
         save_dsae(net, out, genres_found, input=icfg, epochs=ep, seed=seed, gamma=kd['gamma'], lr=kd['lr'],
                   trained_on=trained_on, metrics=metrics, train_seconds=round(time.time() - t0, 1))
+        shutil.rmtree(ckpt, ignore_errors=True)
         return out
     if name in ('rf', 'logreg'):
         from genre_nbs.baselines import latent_rf, latent_logreg
@@ -1009,8 +1140,9 @@ def train_model(name:str, # one of MODEL_NAMES
     else:
         est = _huang_estimator(name, epochs or k['huang']['epochs'], seed,
                                (X[m['valid']], yy[m['valid']]) if m['valid'].any() else None, n_min=np.bincount(yy[m['train']]).min(),
-                               n_train=int(m['train'].sum()))
+                               n_train=int(m['train'].sum()), checkpoint=ckpt)
     est.fit(X[m['train']], yy[m['train']])
+    shutil.rmtree(ckpt, ignore_errors=True)
     metrics = {s: float((_proba(est, X[v], len(genres_found)).argmax(1) == yy[v]).mean()) for s, v in m.items() if v.any()}
     cfg.update(metrics=metrics, train_seconds=round(time.time() - t0, 1), epochs=epochs or k['huang']['epochs'])
     if name in ('ffnn', 'two_layer_nn'):

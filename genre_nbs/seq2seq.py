@@ -12,7 +12,7 @@ from keras import layers, ops
 from .data import make_segments, fixed_windows
 from .features import logmel
 from .baselines import evaluate_on_codes
-from .evaluation import save_model_dir, plot_embedding
+from .evaluation import save_model_dir, plot_embedding, training_key, fit_epochs, take_rows
 
 # %% auto #0
 __all__ = ['PRESETS', 'LATENT_MODELS', 'DEFAULT_EPOCHS', 'DEFAULT_BATCH', 'pool_audio', 'mel_frames', 'Standardizer',
@@ -326,16 +326,30 @@ def train_model(model, # from `build_model`
                 epochs:int=5, # passes over the data
                 batch_size:int=32, # windows per batch (beta-VAE: frames = batch_size * frames per window)
                 lr:float=1e-3, # Adam learning rate
-               )->dict: # Keras history
-    "Fit a latent model on its own objective (no labels)."
+                seed:int=0, # seed of the per-epoch shuffling
+                checkpoint=None, # folder for the training state after every epoch; a rerun resumes from it (None: off)
+               )->dict: # per-epoch lists, as Keras' History.history
+    "Fit a latent model on its own objective (no labels), one seeded shuffle and `fit` call per epoch (`evaluation.fit_epochs`)."
     compile_model(model, lr)
     x, y = _fit_args(model, inputs)
+    n = len(x[0] if isinstance(x, list) else x)
     bs = batch_size * (inputs['x'].shape[1] if _model_name(model) == 'beta_vae' else 1)
     vd = None
     if valid is not None:
         vx, vy = _fit_args(model, valid)
         vd = (vx,) if vy is None else (vx, vy)
-    return model.fit(x, y, validation_data=vd, epochs=epochs, batch_size=bs, verbose=0, shuffle=True).history
+
+    def run_epoch(ep, rng):
+        p = rng.permutation(n)
+        h = model.fit(take_rows(x, p), take_rows(y, p), validation_data=vd, batch_size=bs, initial_epoch=ep, epochs=ep + 1,
+                      verbose=0, shuffle=False)
+        return {k: v[0] for k, v in h.history.items()}
+
+    key = None if checkpoint is None else training_key(
+        model, [inputs[k] for k in sorted(inputs)] + ([] if valid is None else [valid[k] for k in sorted(valid)]),
+        dict(batch_size=batch_size, seed=seed))
+    h = fit_epochs(model, run_epoch, epochs, seed, checkpoint=checkpoint, key=key)
+    return {k: v for k, v in h.items() if isinstance(v, list)}
 
 def reconstruction_error(model, # trained model
                          inputs:dict, # from `prepare` (standardised)
@@ -410,6 +424,7 @@ def run_latent_experiment(model_name:str, # one of LATENT_MODELS
                           tsne:bool=True, # write the t-SNE figure
                           fig_dir=None, # where the t-SNE PNG goes (default: out_dir)
                           tsne_max:int=500, # windows drawn (a seeded random subset of all sides)
+                          checkpoint=None, # folder for the per-epoch training state; a rerun resumes from it (None: off)
                           **model_kwargs, # passed to the model builder
                          )->dict: # metrics (also written to <out_dir>/<model_name>_metrics.json)
     "Train one latent model on the training tracks and score its codes with a random forest and a logistic regression."
@@ -432,7 +447,8 @@ def run_latent_experiment(model_name:str, # one of LATENT_MODELS
     t_data = time.time() - t0
     model = build_model(model_name, preset, latent_dim, beta=beta, seed=seed, **model_kwargs)
     t1 = time.time()
-    hist = train_model(model, inp['train'], inp.get('valid'), epochs=epochs, batch_size=batch_size, lr=lr)
+    hist = train_model(model, inp['train'], inp.get('valid'), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                       checkpoint=checkpoint)
     t_train = time.time() - t1
     t2 = time.time()
     codes = {k: encode(model, v) for k, v in inp.items()}

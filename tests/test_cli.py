@@ -145,6 +145,7 @@ def test_dsae_and_ae_models(tiny, clips, workdir):
         rc, _, err = cli('train', '--model', name, '--data', tiny, '--out', workdir/'models'/name, '--preset', 'tiny',
                          '--genres', 'classical', 'jazz', 'metal', 'pop', workdir=workdir)
         assert rc == 0, err
+        assert not (workdir/'models'/f'{name}.ckpt').exists()  # the per-epoch training state goes once the model is saved
     rc, out, err = cli('classify', '--model', workdir/'models'/'dsae', clips/'clip.mp3', '--json', workdir=workdir)
     assert rc == 0, err
     assert list(json.loads(out)['predictions'][0]['probabilities']) == ['classical', 'jazz', 'metal', 'pop']

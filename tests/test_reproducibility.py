@@ -120,12 +120,14 @@ def test_reproduce_twice_gives_identical_results(synth30, tmp_path):
     (tmp_path/'run1'/'.tmp-killed.json').write_text('{"half')
     r3 = _reproduce(synth30, tmp_path/'run1', tmp_path/'cache1', '--resume')
     assert _numbers(r3) == n1 and r3['timings']['huang'] == r1['timings']['huang']
-    # a real kill -9 in the middle of a run (in the CNN families, after kaggle, huang and the DSAE finished), then
-    # --resume: the finished families are reused, the rest is computed, and the numbers are those of the uninterrupted run
+    # a real kill -9 in the middle of a family (the DSAE family: its two-layer net finished, the DSAE in training),
+    # then --resume: finished families are reused, the DSAE family continues from its networks' saved training states,
+    # and the numbers are those of the uninterrupted run
     run4 = tmp_path/'run4'
-    _reproduce(synth30, run4, tmp_path/'cache1', kill_when=run4/'runs'/'dsae_leaky.json')
-    assert not (run4/'results.json').exists()
-    done = {f: json.loads((run4/'runs'/f'{f}.json').read_text())['seconds'] for f in ('kaggle', 'huang', 'dsae', 'dsae_leaky')}
+    _reproduce(synth30, run4, tmp_path/'cache1', kill_when=run4/'runs'/'dsae.ckpt'/'dsae'/'train_state.npz')
+    assert not (run4/'results.json').exists() and not (run4/'runs'/'dsae.json').exists()
+    assert (run4/'runs'/'dsae.ckpt'/'two_layer_nn'/'train_state.npz').exists()
+    done = {f: json.loads((run4/'runs'/f'{f}.json').read_text())['seconds'] for f in ('kaggle', 'huang')}
     r4 = _reproduce(synth30, run4, tmp_path/'cache1', '--resume')
     assert _numbers(r4) == n1 and all(r4['timings'][f] == s for f, s in done.items())
     assert not list(run4.glob('.tmp-*')) and not list((run4/'runs').glob('.tmp-*')) and not list((run4/'runs').glob('*.ckpt'))

@@ -77,10 +77,12 @@ def compile_dsae(model, # a model from build_dsae / build_autoencoder / attach_h
     if 'recon' in outs: loss['recon'] = 'mse'; weights['recon'] = gamma if 'probs' in outs else 1.0
     if 'probs' in outs: loss['probs'] = 'sparse_categorical_crossentropy'; weights['probs'] = 1 - gamma if 'recon' in outs else 1.0
     if not loss: raise ValueError(f"model has neither a 'recon' nor a 'probs' output (outputs: {sorted(outs)})")
+    if run_eagerly or tf.distribute.get_strategy().num_replicas_in_sync > 1:
+        steps_per_execution = 1  # several GPUs: Keras 3.15's multi-step loop fails under MirroredStrategy (scale notebook)
     model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss, loss_weights=weights,
                   metrics={'probs': ['accuracy']} if 'probs' in outs else None,
                   jit_compile=jit_compile and not run_eagerly, run_eagerly=run_eagerly,
-                  steps_per_execution=1 if run_eagerly else steps_per_execution)
+                  steps_per_execution=steps_per_execution)
     return model
 
 # %% ../nbs/03_autoencoders.ipynb #3fd02b0b

@@ -128,7 +128,9 @@ def cmd_train(a):
         print('\n'.join(MODEL_NAMES)); return 0
     if not a.model: raise CLIError("give --model NAME (see `genre-nbs train --list`)")
     if a.model not in MODEL_NAMES: raise CLIError(f"unknown model '{a.model}'; choose from: {' '.join(MODEL_NAMES)}")
-    out = train_model(a.model, a.data, a.genres, a.epochs, a.out or Path('models')/a.model, a.seed, a.input, a.preset)
+    from genre_nbs.evaluation import training_scope
+    with training_scope(a.model not in ('svm', 'knn', 'rf', 'logreg')):  # several GPUs: mirrored
+        out = train_model(a.model, a.data, a.genres, a.epochs, a.out or Path('models')/a.model, a.seed, a.input, a.preset)
     cfg = json.loads((Path(out)/'config.json').read_text())
     print(f"saved {a.model} to {out} (genres: {' '.join(cfg['genres'])}; accuracy {cfg.get('metrics', {})})")
     return 0

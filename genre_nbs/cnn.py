@@ -204,8 +204,11 @@ def balanced_weights(y, # integer labels of the training tracks
 
 def _predict(model, W, batch_size=256):
     "Batched inference without Keras' predict-loop overhead."
-    return np.concatenate([np.asarray(model.predict_on_batch(W[i:i + batch_size]))
-                           for i in range(0, len(W), batch_size)])
+    import tensorflow as tf
+    if tf.distribute.get_strategy().num_replicas_in_sync > 1:  # predict_on_batch returns every replica's copy there
+        f = lambda b: model(b, training=False)
+    else: f = model.predict_on_batch
+    return np.concatenate([np.asarray(f(W[i:i + batch_size])) for i in range(0, len(W), batch_size)])
 
 def window_probs(model, # trained Keras model
                  X, # track arrays (already standardised), time last

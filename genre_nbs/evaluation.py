@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_evaluation.ipynb #ba25382e
 from __future__ import annotations
-import json, os, shutil, tempfile, warnings, zipfile
+import contextlib, json, os, shutil, tempfile, warnings, zipfile
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -15,8 +15,9 @@ __all__ = ['MODEL_NAMES', 'CONFIG_VERSION', 'TRAIN_STATE_VERSION', 'PRESETS', 'F
            'accuracy_ci', 'track_vote', 'classification_table', 'save_figure', 'plot_confusion', 'plot_prf',
            'plot_history', 'plot_embedding', 'ModelFileError', 'save_model_dir', 'load_model_dir', 'array_digest',
            'training_key', 'save_training_state', 'load_training_state', 'take_rows', 'fit_epochs', 'paper_result',
-           'score_model', 'load_tracks', 'package_versions', 'results_markdown', 'deterministic_tf', 'run_experiment',
-           'EmbeddingOnlyError', 'input_config', 'clip_inputs', 'Predictor', 'load_predictor', 'train_model']
+           'score_model', 'load_tracks', 'package_versions', 'results_markdown', 'deterministic_tf', 'training_scope',
+           'run_experiment', 'EmbeddingOnlyError', 'input_config', 'clip_inputs', 'Predictor', 'load_predictor',
+           'train_model']
 
 # %% ../nbs/06_evaluation.ipynb #4eba86e0
 def accuracy_ci(y_true, # true labels
@@ -658,7 +659,8 @@ def _run_latent(ctx, k, name):
         figs = _figs(ctx, f'{name}_{cname}', sc, f'{name} codes -> {cname}: test tracks') + [f'{name}_tsne.png']
         rows.append(_row(name, f'codes -> {cname}', ctx['protocol'], sc, seconds=round(time.time() - t0, 1),
                          code_dim=res['code_dim'], recon_mse=res['recon'].get('test'), epochs=res['epochs'], figures=figs))
-    keras.backend.clear_session()
+    import tensorflow as tf
+    if not tf.distribute.has_strategy(): keras.backend.clear_session()  # frees memory; it would pop a strategy's scope
     return rows
 
 def _run_figures(ctx, k):
@@ -758,6 +760,14 @@ def deterministic_tf():
     except RuntimeError:  # TF already started: fine if it was started with one inter-op thread
         return tf.config.threading.get_inter_op_parallelism_threads() == 1 or os.environ.get('TF_NUM_INTEROP_THREADS') == '1'
 
+def training_scope(keras_models:bool=True, # False: nothing to mirror (scikit-learn only), no TensorFlow import
+                  ): # a context manager
+    "Build and train under `scale.distributed_strategy()`: MirroredStrategy over every GPU when two or more are visible, else as is."
+    if not keras_models: return contextlib.nullcontext()
+    from genre_nbs.scale import distributed_strategy
+    s = distributed_strategy()
+    return s.scope() if s.num_replicas_in_sync > 1 else contextlib.nullcontext()  # one device: truly nothing changes
+
 def _reseed(seed:int):
     "Seed Python, NumPy and TensorFlow (and make TF ops deterministic) so a rerun gives the same numbers."
     import keras, tensorflow as tf
@@ -834,7 +844,8 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
             ctx['checkpoint'] = ckpt = out/'runs'/f'{fam}.ckpt'  # every network's training state after every epoch
             if not resume and ckpt.exists(): shutil.rmtree(ckpt)  # a fresh run starts from scratch
             try:
-                fam_rows = runners[fam](); status, err = 'ok', None
+                with training_scope(fam not in ('kaggle', 'figures')): fam_rows = runners[fam]()
+                status, err = 'ok', None
             except Exception as e:  # one broken family must not lose the others' results
                 status, err = 'failed', f'{type(e).__name__}: {e}'
                 fam_rows = [dict(model=fam, input=None, protocol=protocol, status='failed', error=err)]

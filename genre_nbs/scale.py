@@ -68,6 +68,8 @@ def extract_features_dask(items, # audio paths, or a tracks DataFrame with a 'pa
                                 duration=duration, progress=progress, backend=None)
 
 # %% ../nbs/08_scale.ipynb #ce9fafdf
+_STRATEGIES = {}  # device names -> the MirroredStrategy over them
+
 def distributed_strategy(devices:list|None=None, # device names to mirror over (None: every visible GPU)
                          min_devices:int=2, # use MirroredStrategy only from this many devices on
                         ): # a tf.distribute.Strategy
@@ -75,5 +77,9 @@ def distributed_strategy(devices:list|None=None, # device names to mirror over (
     if min_devices < 1: raise ValueError(f"min_devices must be >= 1, got {min_devices}")
     import tensorflow as tf
     if devices is None: devices = [d.name for d in tf.config.list_logical_devices('GPU')]
-    if len(devices) >= min_devices: return tf.distribute.MirroredStrategy(devices=list(devices))
-    return tf.distribute.get_strategy()
+    if len(devices) < min_devices: return tf.distribute.get_strategy()
+    # one strategy per device set and process: a second MirroredStrategy over the same devices reuses the first one's
+    # collective-op keys, and its first all-reduce aborts with a shape mismatch
+    key = tuple(devices)
+    if key not in _STRATEGIES: _STRATEGIES[key] = tf.distribute.MirroredStrategy(devices=list(devices))
+    return _STRATEGIES[key]

@@ -78,7 +78,7 @@ def _numbers(res: dict) -> list:
 def _reproduce(data: Path, out: Path, cache: Path, *extra, kill_when: Path | None = None) -> dict | None:
     env = dict(os.environ, GENRE_NBS_DATA=str(cache), TF_CPP_MIN_LOG_LEVEL='2', PYTHONHASHSEED='0',
                CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
-    cmd = [sys.executable, '-c', 'import sys; from genre_nbs.cli import main; sys.exit(main())', 'reproduce', '--data', str(data), '--preset', 'tiny', '--seed', '0',
+    cmd = [sys.executable, '-c', 'import sys; from genre_nbs.cli import main; sys.exit(main())', 'reproduce', '--data', str(data), '--preset', 'quick', '--seed', '0',
            '--out', str(out), '--quiet', *extra]  # every family
     if kill_when is not None:  # start the run, SIGKILL it as soon as `kill_when` exists (a family finished)
         p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -101,11 +101,11 @@ def synth30(tmp_path_factory):
 
 
 def test_reproduce_twice_gives_identical_results(synth30, tmp_path):
-    "The tiny preset on tiny data, twice in fresh processes with separate caches: identical results.json numbers."
+    "The quick preset on tiny data (12 clips), twice in fresh processes with separate caches: identical results.json numbers."
     import genre_nbs.evaluation as E
     if not hasattr(E, 'run_experiment'): pytest.skip('genre_nbs.evaluation.run_experiment is not there yet (runner helper)')
     if not (Path(E.__file__).parent/'cli.py').exists(): pytest.skip('genre_nbs.cli is not there yet')
-    if 'tiny' not in getattr(E, 'PRESETS', {}): pytest.skip("no 'tiny' preset in genre_nbs.evaluation.PRESETS")
+    if 'quick' not in getattr(E, 'PRESETS', {}): pytest.skip("no 'quick' preset in genre_nbs.evaluation.PRESETS")
     t0 = time.time()
     r1 = _reproduce(synth30, tmp_path/'run1', tmp_path/'cache1')
     r2 = _reproduce(synth30, tmp_path/'run2', tmp_path/'cache2')  # fresh process, fresh cache: everything recomputed

@@ -49,16 +49,21 @@ def naive_epochs(X, y, epochs):
     return times[0], float(np.median(times[1:])), float(np.median(cpus[1:]))
 
 class EpochTimer(keras.callbacks.Callback):
-    "Wall and CPU seconds per epoch (fit_dsae makes one `fit` call per epoch, so the lists live on the instance)."
-    def __init__(self): super().__init__(); self.t, self.c = [], []
-    def on_epoch_begin(self, epoch, logs=None): self.t0, self.c0 = time.perf_counter(), cpu_s()
-    def on_epoch_end(self, epoch, logs=None): self.t.append(time.perf_counter() - self.t0); self.c.append(cpu_s() - self.c0)
+    """Wall and CPU seconds per epoch, call to call: fit_dsae makes one `fit` call per epoch, so an epoch runs from one
+    `on_train_begin` to the next and includes the shuffle and Keras' per-call set-up, not only the batches."""
+    def __init__(self): super().__init__(); self.marks = []
+    def on_train_begin(self, logs=None): self.marks.append((time.perf_counter(), cpu_s()))
+    def stop(self):
+        self.marks.append((time.perf_counter(), cpu_s()))
+        self.t = [b[0] - a[0] for a, b in zip(self.marks, self.marks[1:])]
+        self.c = [b[1] - a[1] for a, b in zip(self.marks, self.marks[1:])]
 
 def fit_epochs(X, y, epochs, fit_kw=None, **kw):
     "fit_dsae; returns (first-epoch seconds, median seconds per later epoch, model)."
     m = build_dsae(N_IN, N_CLASSES, **kw)
     cb = EpochTimer()
     fit_dsae(m, X, y, epochs=epochs + 1, batch_size=BATCH, seed=0, callbacks=[cb], **(fit_kw or {}))
+    cb.stop()
     return cb.t[0], float(np.median(cb.t[1:])), float(np.median(cb.c[1:]))
 
 def main():

@@ -3,7 +3,7 @@
 
 Prints one closing line `N passed, N failed[, N skipped]` that counts each notebook and each pytest test, and exits
 non-zero if anything failed."""
-import hashlib, os, re, subprocess, sys, tempfile, time
+import hashlib, os, re, shutil, subprocess, sys, tempfile, time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -77,8 +77,11 @@ def warm_numba_cache():
 if __name__ == '__main__':
     ok_sync = sync_check()
     warm_numba_cache()
-    nb_pass, nb_fail = run_notebooks()
-    py_pass, py_fail, py_skip = run_pytest()
+    try:
+        nb_pass, nb_fail = run_notebooks()
+        py_pass, py_fail, py_skip = run_pytest()
+    finally:  # the run's own numba cache folder goes with the run
+        shutil.rmtree(ENV['NUMBA_CACHE_DIR'], ignore_errors=True)
     passed, failed = nb_pass + py_pass + ok_sync, nb_fail + py_fail + (not ok_sync)
     print(f'notebooks: {nb_pass} passed, {nb_fail} failed; pytest: {py_pass} passed, {py_fail} failed, {py_skip} skipped; '
           f'sync check: {"passed" if ok_sync else "failed"}')

@@ -13,15 +13,16 @@ import soundfile as sf
 from tqdm import tqdm
 
 # %% auto #0
-__all__ = ['GTZAN_GENRES', 'DSAE_GENRES', 'AUDIO_EXTS', 'GTZAN_LAYOUTS', 'FMA_COLUMNS', 'FMA_SUBSETS', 'SPLIT_PROTOCOLS',
-           'SEGMENT_KINDS', 'INSTRUMENTS', 'CHORDS', 'PROGRESSIONS', 'DRUM_PATTERNS', 'COMP_PATTERNS', 'BASS_PATTERNS',
-           'KITS', 'GENRE_RECIPES', 'SCALES', 'SYNTH_VERSION', 'AudioLoadError', 'DatasetError', 'repo_root',
-           'default_data_dir', 'shared_data_dir', 'params_key', 'cached_array', 'load_audio', 'probe_audio',
-           'scan_gtzan', 'fma_path', 'scan_fma', 'read_split_dir', 'split_tracks', 'leaky_split', 'fixed_windows',
-           'random_windows', 'dsae_chunks', 'Segments', 'make_segments', 'midi_hz', 'adsr', 'additive',
-           'instrument_amps', 'render_note', 'filt', 'distort', 'kick', 'snare', 'hat', 'chord_notes', 'step_times',
-           'pattern_notes', 'draw_recipe', 'render_notes', 'render_drums', 'comp_notes', 'bass_notes', 'lead_notes',
-           'master', 'synthesize_track', 'make_synthetic_gtzan']
+__all__ = ['GTZAN_GENRES', 'DSAE_GENRES', 'AUDIO_EXTS', 'CACHE_MAGIC', 'GTZAN_LAYOUTS', 'FMA_COLUMNS', 'FMA_SUBSETS',
+           'SPLIT_PROTOCOLS', 'SEGMENT_KINDS', 'INSTRUMENTS', 'CHORDS', 'PROGRESSIONS', 'DRUM_PATTERNS',
+           'COMP_PATTERNS', 'BASS_PATTERNS', 'KITS', 'GENRE_RECIPES', 'SCALES', 'SYNTH_VERSION', 'AudioLoadError',
+           'DatasetError', 'repo_root', 'default_data_dir', 'shared_data_dir', 'params_key', 'save_arrays',
+           'load_arrays', 'cached_array', 'load_audio', 'probe_audio', 'scan_gtzan', 'fma_path', 'scan_fma',
+           'read_split_dir', 'split_tracks', 'leaky_split', 'fixed_windows', 'random_windows', 'dsae_chunks',
+           'Segments', 'make_segments', 'midi_hz', 'adsr', 'additive', 'instrument_amps', 'render_note', 'filt',
+           'distort', 'kick', 'snare', 'hat', 'chord_notes', 'step_times', 'pattern_notes', 'draw_recipe',
+           'render_notes', 'render_drums', 'comp_notes', 'bass_notes', 'lead_notes', 'master', 'synthesize_track',
+           'make_synthetic_gtzan']
 
 # %% ../nbs/00_data.ipynb #56fe5004
 GTZAN_GENRES = ['blues','classical','country','disco','hiphop','jazz','metal','pop','reggae','rock']
@@ -75,49 +76,77 @@ def _writer_gone(pid:str)->bool:
     except OSError: pass  # alive (or not ours to signal): leave it
     return False
 
-def _clean_stale_tmp(cache_dir:Path, name:str):
-    "Remove temp files of `name` left by writers on this host that were killed mid-write (their pid is gone)."
-    host = _host()
-    for t in cache_dir.glob(f'.{name}.{host}.*.tmp'):
-        if _writer_gone(t.name[len(f'.{name}.{host}.'):].split('.', 1)[0]): t.unlink(missing_ok=True)
+_CLEANED_DIRS = set() # cache folders this process has already swept for dead writers' temp files
+
+def _clean_stale_tmp(cache_dir:Path):
+    """Remove temp files left in `cache_dir` by writers on this host that were killed mid-write (their pid is gone).
+    Once per folder and process: listing a folder of 100,000 entries after every write would make a scan quadratic."""
+    key = (os.getpid(), str(Path(cache_dir).resolve()))
+    if key in _CLEANED_DIRS: return
+    _CLEANED_DIRS.add(key)
+    pat = re.compile(rf'^\..+\.{re.escape(_host())}\.(\d+)\.[^.]*\.tmp$')  # .<name>.<host>.<pid>.<random>.tmp
+    with os.scandir(cache_dir) as it:
+        for e in it:
+            m = pat.match(e.name) if e.name.endswith('.tmp') else None
+            if m and _writer_gone(m.group(1)): Path(e.path).unlink(missing_ok=True)
 
 def params_key(params:dict)->str: # sha1 hex digest of the sorted-keys JSON of `params`
     "Stable hash of a parameter dict (non-JSON values such as paths are turned into strings)."
     return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
+
+CACHE_MAGIC = b'genre-nbs arrays v1\n' # first bytes of every .npys cache entry
+
+def save_arrays(f, # binary file object open for writing
+                arrays:dict, # name -> array (no object arrays)
+                meta=None, # JSON-able description stored in the header (e.g. the cache key's parameters)
+               ):
+    "Write `arrays` as one `.npys` stream: magic line, JSON header record, one `.npy` record per array."
+    from numpy.lib.format import write_array
+    f.write(CACHE_MAGIC)
+    write_array(f, np.array(json.dumps(dict(meta=meta, names=list(arrays)), sort_keys=True, default=str)), allow_pickle=False)
+    for v in arrays.values(): write_array(f, np.asarray(v), allow_pickle=False)
+
+def load_arrays(path, # a file written by save_arrays
+               )->dict: # name -> np.ndarray
+    "Read a `.npys` stream back; ValueError if it is not one, or is cut short or followed by extra bytes."
+    from numpy.lib.format import read_array
+    with open(path, 'rb') as f:
+        if f.read(len(CACHE_MAGIC)) != CACHE_MAGIC: raise ValueError("not a genre-nbs .npys file (bad magic line)")
+        head = json.loads(str(read_array(f, allow_pickle=False)))
+        out = {k: read_array(f, allow_pickle=False) for k in head['names']}
+        if f.read(1): raise ValueError("unexpected bytes after the last array")
+    return out
 
 def cached_array(name:str, # cache file prefix, e.g. 'segments' or 'logmel'
                  params:dict, # everything that changes the arrays (JSON-able)
                  compute, # function () -> dict of numpy arrays, called on a cache miss
                  cache_dir=None, # folder of the cache (default: default_data_dir()/'cache')
                 )->dict: # name -> np.ndarray
-    "Return `compute()`'s arrays, reading them from / writing them to an atomic `.npz` cache keyed by `params`."
+    "Return `compute()`'s arrays, reading them from / writing them to an atomic `.npys` cache entry keyed by `params`."
     cache_dir = Path(cache_dir) if cache_dir is not None else default_data_dir()/'cache'
     stem = re.sub(r'[^\w.-]', '_', name)
-    path = cache_dir/f"{stem}-{params_key(params)[:20]}.npz"
-    if path.exists():
-        try:
-            with np.load(path, allow_pickle=False) as z: return {k: z[k] for k in z.files if k != '__params__'}
-        except Exception as e: warnings.warn(f"cache file '{path}' is unreadable ({type(e).__name__}: {e}); recomputing")
+    path = cache_dir/f"{stem}-{params_key(params)[:20]}.npys"
+    try: return load_arrays(path)
+    except FileNotFoundError: pass
+    except Exception as e: warnings.warn(f"cache file '{path}' is unreadable ({type(e).__name__}: {e}); recomputing")
     arrays = compute()
     if not isinstance(arrays, dict): raise TypeError(f"compute() must return a dict of arrays, got {type(arrays).__name__}")
     arrays = {k: np.asarray(v) for k,v in arrays.items()}
     bad = [k for k,v in arrays.items() if v.dtype == object]
     if bad: raise TypeError(f"cannot cache object arrays {bad}: use numeric or fixed-width string arrays")
     cache_dir.mkdir(parents=True, exist_ok=True)
-    host = _host()
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f'.{path.name}.{host}.{os.getpid()}.', suffix='.tmp')
+    _clean_stale_tmp(cache_dir)
+    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f'.{path.name}.{_host()}.{os.getpid()}.', suffix='.tmp')
     try:
-        with os.fdopen(fd, 'wb') as f:
-            np.savez(f, __params__=np.array(json.dumps(params, sort_keys=True, default=str)), **arrays)
+        with os.fdopen(fd, 'wb') as f: save_arrays(f, arrays, params)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a cache is as readable as any file we write
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)
         raise
-    _clean_stale_tmp(cache_dir, path.name)
     return arrays
 
-# %% ../nbs/00_data.ipynb #5ee26903
+# %% ../nbs/00_data.ipynb #fbee1611
 def _sf_reason(e:Exception)->str:
     "libsndfile's message without the repeated path (its 'file does not exist' for an existing file means bad data)."
     msg = re.sub(r"^Error opening .*?: ", "", str(e)).strip() or type(e).__name__
@@ -156,7 +185,7 @@ def _decode(p:Path, offset:float, duration:float|None)->tuple: # ((n, channels) 
     except Exception as e2:
         raise AudioLoadError(p, f"not decodable as audio ({_sf_reason(sf_err)})") from sf_err
 
-# %% ../nbs/00_data.ipynb #666615de
+# %% ../nbs/00_data.ipynb #4036ce08
 def load_audio(path, # audio file: wav, au, flac, ogg, mp3, ... (any rate, any channels, int or float PCM)
                sr:int=22050, # target sample rate
                offset:float=0.0, # start reading this many seconds in
@@ -178,7 +207,7 @@ def load_audio(path, # audio file: wav, au, flac, ogg, mp3, ... (any rate, any c
         y = librosa.resample(y, orig_sr=native, target_sr=sr, res_type='soxr_hq')
     return np.ascontiguousarray(y, dtype=np.float32)
 
-# %% ../nbs/00_data.ipynb #627310de
+# %% ../nbs/00_data.ipynb #36587e08
 GTZAN_LAYOUTS = ('genres', 'Data/genres_original', 'genres_original', '.') # where genre folders are looked for, under root
 
 def _is_audio(p:Path)->bool: return p.is_file() and p.suffix.lower() in AUDIO_EXTS and not p.name.startswith('.')
@@ -213,7 +242,7 @@ def _select_genres(found, genres, what:str)->list:
     if unknown: raise DatasetError(f"unknown genre(s) {unknown} for this {what} dataset; valid genres: {sorted(found)}")
     return sorted(set(genres))
 
-# %% ../nbs/00_data.ipynb #2261665a
+# %% ../nbs/00_data.ipynb #602de09f
 def scan_gtzan(root, # dataset folder: holds genres/, Data/genres_original/, or the genre folders themselves
                genres=None, # genre names to keep (e.g. DSAE_GENRES); None keeps all found
               )->pd.DataFrame: # path, genre, track_id; sorted by genre then track_id
@@ -254,7 +283,7 @@ def scan_gtzan(root, # dataset folder: holds genres/, Data/genres_original/, or 
     df.attrs['root'] = str(root.absolute())
     return df
 
-# %% ../nbs/00_data.ipynb #84e588a8
+# %% ../nbs/00_data.ipynb #8746fe18
 FMA_COLUMNS = {('set','subset'): 'subset', ('set','split'): 'split', ('track','genre_top'): 'genre', ('artist','name'): 'artist'}
 FMA_SUBSETS = {'small': ('small',), 'medium': ('small','medium'), 'large': ('small','medium','large'), 'full': None}
 
@@ -293,7 +322,7 @@ def scan_fma(root, # folder holding fma_metadata/ and fma_<subset>/
     df.attrs['root'] = str(root.absolute())
     return df
 
-# %% ../nbs/00_data.ipynb #35a6a8d4
+# %% ../nbs/00_data.ipynb #a99a2f5c
 def _split_lines(f:Path)->list: # [(track_id, genre, rest)]
     out = []
     for n, line in enumerate(f.read_text().splitlines(), 1):
@@ -333,7 +362,7 @@ def read_split_dir(split_dir, # folder holding Kereliuk *_filtered.txt or Sturm 
     raise DatasetError(f"'{sd}' holds no known split files: looked for {', '.join(f.name for f in ker.values())} "
                        f"(Kereliuk) and f1_evaluate.txt, f1_train.txt, ... (Sturm 3-fold)")
 
-# %% ../nbs/00_data.ipynb #ee27c92a
+# %% ../nbs/00_data.ipynb #2b27dbc7
 SPLIT_PROTOCOLS = ('track', 'files', 'group', 'official')
 
 def _check_fracs(valid, test):
@@ -364,7 +393,7 @@ def _groups_of(tracks, group_col)->np.ndarray:
     na = pd.isna(g); g[na] = [f'__track{i}' for i in np.flatnonzero(na)]  # a track without a group is its own group
     return np.array([str(x) for x in g])
 
-# %% ../nbs/00_data.ipynb #77c57d65
+# %% ../nbs/00_data.ipynb #a5636bfa
 def _files_split(tracks, split_dir, kind, fold, valid, seed, missing)->np.ndarray:
     sp = read_split_dir(split_dir, kind=kind)
     sp = sp[sp.genre.isin(set(tracks.genre))]  # a genre subset uses the files' tracks of those genres only
@@ -428,7 +457,7 @@ def split_tracks(tracks:pd.DataFrame, # from scan_gtzan / scan_fma
         out = _files_split(tracks, split_dir, kind, fold, valid, seed, missing)
     return pd.Series(out, index=tracks.index, name='split', dtype=object)
 
-# %% ../nbs/00_data.ipynb #dd9f0b58
+# %% ../nbs/00_data.ipynb #608bc1bd
 def leaky_split(n_segments:int, # number of segments
                 valid:float=0.15, # fraction of segments for validation
                 test:float=0.15, # fraction of segments for test
@@ -443,7 +472,7 @@ def leaky_split(n_segments:int, # number of segments
     out[perm[:nt]] = 'test'; out[perm[nt:nt+nv]] = 'valid'
     return out
 
-# %% ../nbs/00_data.ipynb #160614a3
+# %% ../nbs/00_data.ipynb #a0ae48e3
 def _too_short(n, need, what): raise ValueError(f"clip of {n} samples is shorter than {what} ({need} samples); pass pad=True to zero-pad")
 
 def _check_int(**kw):
@@ -503,7 +532,7 @@ def dsae_chunks(y:np.ndarray, # 1-D signal at 22050 Hz
         y = np.pad(y, (0, n_samples - len(y)))
     return y[:n_samples].reshape(-1, pool).mean(axis=1).reshape(-1, chunk)[:n_chunks].astype(np.float32)
 
-# %% ../nbs/00_data.ipynb #910784ae
+# %% ../nbs/00_data.ipynb #fa66d719
 @dataclass
 class Segments:
     "Segments cut from tracks: X[i] came from row `track[i]` of the tracks table and has label `genres[y[i]]`."
@@ -527,7 +556,7 @@ def _file_stamp(p)->list:
     try: st = os.stat(p); return [str(p), st.st_size, st.st_mtime_ns]
     except OSError: return [str(p), None, None]
 
-# %% ../nbs/00_data.ipynb #2f7bce81
+# %% ../nbs/00_data.ipynb #f01b97af
 def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / scan_fma)
                   kind:str='fixed', # 'fixed' windows, 'random' windows, or 'dsae' chunks
                   win_s:float=2.0, # window length in seconds ('fixed', 'random')
@@ -584,19 +613,19 @@ def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / sc
     skipped = list(zip(a['skipped_path'].tolist(), a['skipped_reason'].tolist()))
     return Segments(a['X'], a['y'], a['track'], a['genres'].tolist(), skipped)
 
-# %% ../nbs/00_data.ipynb #668d5f87
+# %% ../nbs/00_data.ipynb #eb5adc62
 import os, json, tempfile, math
 from pathlib import Path
 import numpy as np
 import soundfile as sf
 from scipy import signal
 
-# %% ../nbs/00_data.ipynb #eb5adc62
+# %% ../nbs/00_data.ipynb #9d3fbc28
 def midi_hz(m): # MIDI note number(s); 69 = A4
     "Frequency in Hz of MIDI note `m` (equal temperament, A4 = 440 Hz)."
     return 440.0 * 2.0 ** ((np.asarray(m, dtype=float) - 69.0) / 12.0)
 
-# %% ../nbs/00_data.ipynb #9d3fbc28
+# %% ../nbs/00_data.ipynb #6c9cdea9
 def adsr(n:int, # length in samples
          sr:int, # sample rate
          attack:float=0.005, # linear rise, seconds
@@ -612,7 +641,7 @@ def adsr(n:int, # length in samples
     if r > 0: env[n - r:] *= np.linspace(1.0, 0.0, r)
     return env
 
-# %% ../nbs/00_data.ipynb #6c9cdea9
+# %% ../nbs/00_data.ipynb #1eed0ba0
 def additive(freq:float, # fundamental in Hz
              n:int, # length in samples
              sr:int, # sample rate
@@ -639,7 +668,7 @@ def additive(freq:float, # fundamental in Hz
         x *= np.exp(-np.outer(np.asarray(decays, dtype=float)[keep], t).astype(np.float32))
     return x.sum(0, dtype=np.float64)
 
-# %% ../nbs/00_data.ipynb #ef585f5c
+# %% ../nbs/00_data.ipynb #e33aca96
 INSTRUMENTS = dict(
     piano      = dict(n=10, tilt=1.3, attack=0.002, decay=1.0, sustain=0.0, release=0.08, kdecay=0.6, inharm=4e-4),
     epiano     = dict(n=4,  tilt=2.2, attack=0.003, decay=0.9, sustain=0.0, release=0.08, kdecay=1.5),
@@ -684,7 +713,7 @@ def render_note(inst:str, # key of INSTRUMENTS
     env = adsr(n, sr, s['attack'], s['decay'], s['sustain'], s['release'])
     return x * env
 
-# %% ../nbs/00_data.ipynb #1608a86c
+# %% ../nbs/00_data.ipynb #c5d07843
 def filt(x:np.ndarray, # signal
          kind:str, # 'lowpass', 'highpass' or 'bandpass'
          cutoff, # Hz; a (lo, hi) pair for 'bandpass'
@@ -706,7 +735,7 @@ def distort(x:np.ndarray, # signal
     if kind == 'tanh': return np.tanh(x) / np.float32(np.tanh(drive))
     return np.clip(x, -1.0, 1.0)
 
-# %% ../nbs/00_data.ipynb #c3b5da86
+# %% ../nbs/00_data.ipynb #e9438955
 def kick(sr:int, # sample rate
          rng:np.random.Generator, # noise source
          f0:float=120.0, # start pitch of the sweep, Hz
@@ -748,7 +777,7 @@ def hat(sr:int, # sample rate
         x = x + ring * additive(520.0, n, sr, np.ones(6), inharm=0.35) / 6
     return x * np.exp(-t / decay)
 
-# %% ../nbs/00_data.ipynb #e00da717
+# %% ../nbs/00_data.ipynb #bccdc1a8
 CHORDS = {'maj': (0, 4, 7), 'min': (0, 3, 7), '5': (0, 7, 12), 'sus4': (0, 5, 7), 'dim': (0, 3, 6),
           '6': (0, 4, 7, 9), '7': (0, 4, 7, 10), 'maj7': (0, 4, 7, 11), 'm7': (0, 3, 7, 10), 'm7b5': (0, 3, 6, 10),
           '9': (0, 4, 7, 10, 14), 'maj9': (0, 4, 7, 11, 14), 'm9': (0, 3, 7, 10, 14), '13': (0, 4, 10, 14, 21)}
@@ -767,7 +796,7 @@ def chord_notes(root:int, # pitch class of the chord root (0 = C)
     for _ in range(inversion % len(notes)): notes = notes[1:] + [notes[0] + 12]
     return notes
 
-# %% ../nbs/00_data.ipynb #bccdc1a8
+# %% ../nbs/00_data.ipynb #330b2561
 PROGRESSIONS = {
     'pop_axis':    [(0, 'maj'), (7, 'maj'), (9, 'min'), (5, 'maj')],                      # I V vi IV
     'pop_50s':     [(0, 'maj'), (9, 'min'), (5, 'maj'), (7, 'maj')],                      # I vi IV V
@@ -800,7 +829,7 @@ PROGRESSIONS = {
     'minor_two':   [(0, 'min'), (10, 'maj')],
 }
 
-# %% ../nbs/00_data.ipynb #e8ad0ffe
+# %% ../nbs/00_data.ipynb #21c6115c
 def step_times(n_steps:int, # number of 16th-note steps
                bpm:float, # tempo in beats per minute
                swing:float=0.5, # position of the off-beat 8th as a fraction of the beat
@@ -821,7 +850,7 @@ def pattern_notes(pattern:str, # one bar of steps, e.g. 'R---5---'
         out.append((i, j - i, c))
     return out
 
-# %% ../nbs/00_data.ipynb #21c6115c
+# %% ../nbs/00_data.ipynb #e7d828b9
 DRUM_PATTERNS = {  # voice -> one 4/4 bar of 16 steps (3/4 patterns have 12)
     'backbeat':    dict(kick='X.......X.x.....', snare='....X.......X...', hat='x.x.x.x.x.x.x.x.'),
     'rock2':       dict(kick='X.....x.X.......', snare='....X.......X..o', hat='x.x.x.x.x.x.x.x.'),
@@ -882,7 +911,7 @@ BASS_PATTERNS = {
     'waltz':      'R---5---5---',
 }
 
-# %% ../nbs/00_data.ipynb #d7875219
+# %% ../nbs/00_data.ipynb #6c637e1d
 KITS = {
     'acoustic': dict(kick_f0=(90, 140), kick_f1=(45, 60), kick_decay=(0.12, 0.3), click=(0.05, 0.2),
                      snare_tone=(170, 230), snare_decay=(0.1, 0.2), snappy=(0.5, 0.8), hat_decay=(0.02, 0.06),
@@ -1036,7 +1065,7 @@ def draw_recipe(genre:str, # one of GTZAN_GENRES
     d['ghost'] = _draw(rng, r.get('ghost', (0.0, 0.05)))
     return d
 
-# %% ../nbs/00_data.ipynb #3af949d6
+# %% ../nbs/00_data.ipynb #d530c21e
 def _place(buf:np.ndarray, x:np.ndarray, t:float, sr:int, gain:float=1.0):
     "Add `x*gain` into `buf` starting at time `t` (cut at the end)."
     i = int(round(t * sr))
@@ -1067,7 +1096,7 @@ def render_notes(notes:list, # (onset s, duration s, MIDI pitch, velocity)
         _place(buf, cache[key], t, sr, vel)
     return buf
 
-# %% ../nbs/00_data.ipynb #d530c21e
+# %% ../nbs/00_data.ipynb #c3462cc6
 def render_drums(r:dict, # drawn recipe (see `draw_recipe`)
                  grid:np.ndarray, # onset time of every step
                  steps:int, # steps per bar
@@ -1104,7 +1133,7 @@ def render_drums(r:dict, # drawn recipe (see `draw_recipe`)
                 _place(buf, x, t, sr, g * vel[c] * rng.uniform(0.85, 1.0))
     return buf
 
-# %% ../nbs/00_data.ipynb #c3462cc6
+# %% ../nbs/00_data.ipynb #2dbf9cbb
 SCALES = {'major': (0, 2, 4, 5, 7, 9, 11), 'minor': (0, 2, 3, 5, 7, 8, 10), 'major_pent': (0, 2, 4, 7, 9),
           'minor_pent': (0, 3, 5, 7, 10), 'blues': (0, 3, 5, 6, 7, 10)}
 
@@ -1180,7 +1209,7 @@ def lead_notes(r:dict, grid:np.ndarray, steps:int, rng:np.random.Generator)->lis
             notes.append((grid[b0 * steps + s], min(nxt - s, 4) * step_s * 0.9, pitches[w], rng.uniform(0.7, 1.0)))
     return notes
 
-# %% ../nbs/00_data.ipynb #c1528a14
+# %% ../nbs/00_data.ipynb #1c15fbb9
 def _rms(x): return float(np.sqrt(np.square(x).mean())) if len(x) else 0.0
 
 def _rms_norm(x):
@@ -1211,7 +1240,7 @@ def master(y:np.ndarray, # the mix
     y = y + 10 ** (r['noise_db'] / 20) * _rms_norm(noise) * _rms(y)
     return distort(y, r['limit']) if r['limit'] > 1.05 else y
 
-# %% ../nbs/00_data.ipynb #1c15fbb9
+# %% ../nbs/00_data.ipynb #35f22aa9
 def synthesize_track(genre:str, # one of GTZAN_GENRES
                      seed:int, # non-negative integer; same seed and genre -> identical audio
                      duration:float=30.0, # seconds
@@ -1253,7 +1282,7 @@ def synthesize_track(genre:str, # one of GTZAN_GENRES
     y = y / (np.abs(y).max() + 1e-12) * rng.uniform(0.5, 0.95)
     return y.astype(np.float32)
 
-# %% ../nbs/00_data.ipynb #60746a2e
+# %% ../nbs/00_data.ipynb #c13cb48a
 SYNTH_VERSION = 2  # bump when the generator's output changes, so old sets are regenerated
 
 def _track_seed(seed:int, genre:str, i:int)->int:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_features.ipynb #ec1031c3
 from __future__ import annotations
-import os, warnings, threading, contextlib
+import os, sys, warnings, threading, contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -13,7 +13,7 @@ import librosa
 import scipy.fft, scipy.ndimage, scipy.sparse
 import joblib
 from joblib import Parallel, delayed
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_limits, ThreadpoolController
 from tqdm.auto import tqdm
 from .data import (AudioLoadError, load_audio, cached_array, fixed_windows, random_windows, dsae_chunks)
 
@@ -296,14 +296,21 @@ def paths_of(items, # audio paths, one path, or a tracks DataFrame with a 'path'
     if isinstance(items, (str, os.PathLike)): items = [items]
     return [str(p) for p in items]
 
-_BLAS_ONE = dict(depth=0, limiter=None)  # per process: how many tasks are inside one_blas_thread, and its limiter
+_BLAS_ONE = dict(depth=0, limiter=None, controller=None, n_modules=-1)  # per process: tasks inside one_blas_thread, limiter
 _BLAS_LOCK = threading.Lock()
+
+def _blas_controller():
+    """threadpoolctl's controller, kept between calls: finding the loaded BLAS libraries costs 2-10 ms, which
+    `threadpool_limits(1)` paid on every call. Rebuilt after new imports, which may have loaded another library."""
+    if _BLAS_ONE['controller'] is None or _BLAS_ONE['n_modules'] != len(sys.modules):
+        _BLAS_ONE['controller'], _BLAS_ONE['n_modules'] = ThreadpoolController(), len(sys.modules)
+    return _BLAS_ONE['controller']
 
 @contextlib.contextmanager
 def one_blas_thread():
     "Limit BLAS / OpenMP pools to one thread while inside; process-wide, thread-safe and re-entrant (the last task out restores)."
     with _BLAS_LOCK:
-        if _BLAS_ONE['depth'] == 0: _BLAS_ONE['limiter'] = threadpool_limits(1)
+        if _BLAS_ONE['depth'] == 0: _BLAS_ONE['limiter'] = _blas_controller().limit(limits=1)
         _BLAS_ONE['depth'] += 1
     try: yield
     finally:
@@ -394,7 +401,8 @@ def extract_features(items, # audio paths, or a tracks DataFrame with a 'path' c
     # processes (loky, Dask) set their own in each task
     with one_blas_thread():
         if ex is None: it = (extract_one(*a) for a in args)
-        else: it = Parallel(n_jobs=ex[0], backend=ex[1], prefer=ex[2], return_as='generator_unordered')(delayed(extract_one)(*a) for a in args)
+        else: it = Parallel(n_jobs=ex[0], backend=ex[1], prefer=ex[2], batch_size=1, # one file per task: joblib's automatic
+                           return_as='generator_unordered')(delayed(extract_one)(*a) for a in args)  # batches left one core idle at the end
         try:
             for i, X, reason in it: results[i] = (X, reason); bar.update()
         finally: bar.close()

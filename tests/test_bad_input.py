@@ -444,12 +444,12 @@ def test_property_load_audio_then_logmel(sr, n, ch, subtype, fmt, target, amp):
 CHILD = textwrap.dedent('''
     import sys, time, numpy as np, genre_nbs.data as D
     cache = sys.argv[1]
-    real = np.savez
-    def slow_savez(f, **arrays):   # write half a zip, flush, tell the parent, then hang until killed
+    real = D.save_arrays
+    def slow_save(f, arrays, meta=None):   # write half the entry, flush, tell the parent, then hang until killed
         import io
-        buf = io.BytesIO(); real(buf, **arrays); b = buf.getvalue()
+        buf = io.BytesIO(); real(buf, arrays, meta); b = buf.getvalue()
         f.write(b[:len(b)//2]); f.flush(); print('WRITING', flush=True); time.sleep(120)
-    D.np.savez = slow_savez
+    D.save_arrays = slow_save
     D.cached_array('victim', {'n': 1}, lambda: {'X': np.arange(200000, dtype=np.float32)}, cache_dir=cache)
 ''')
 
@@ -465,14 +465,14 @@ def test_sigkill_mid_write_leaves_no_corrupt_cache(tmp_path):
     finally:
         p.wait(30)
     assert p.returncode == -signal.SIGKILL
-    assert not list(cache.glob('*.npz')), 'a half-written cache file is visible under the final name'
+    assert not list(cache.glob('*.npys')), 'a half-written cache file is visible under the final name'
     calls = []
     def compute(): calls.append(1); return {'X': np.arange(200000, dtype=np.float32)}
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # a rerun must not even meet a corrupt cache file
         a = cached_array('victim', {'n': 1}, compute, cache_dir=cache)
     assert calls == [1] and np.array_equal(a['X'], np.arange(200000, dtype=np.float32))
-    assert [f.suffix for f in cache.iterdir()] == ['.npz'], f'stale temp files left: {list(cache.iterdir())}'
+    assert [f.suffix for f in cache.iterdir()] == ['.npys'], f'stale temp files left: {list(cache.iterdir())}'
     b = cached_array('victim', {'n': 1}, compute, cache_dir=cache)
     assert calls == [1] and np.array_equal(b['X'], a['X'])
 
@@ -480,8 +480,8 @@ def test_sigkill_mid_write_leaves_no_corrupt_cache(tmp_path):
 def test_exception_mid_write_and_cache_file_mode(tmp_path, monkeypatch):
     import genre_nbs.data as D
     cache = tmp_path/'cache'
-    def dying_savez(f, **arrays): f.write(b'PK\x03\x04 half'); raise OSError(28, 'No space left on device')
-    monkeypatch.setattr(D.np, 'savez', dying_savez)
+    def dying_save(f, arrays, meta=None): f.write(D.CACHE_MAGIC + b' half'); raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(D, 'save_arrays', dying_save)
     with pytest.raises(OSError, match='No space'):
         cached_array('disk_full', {'n': 2}, lambda: {'X': np.ones(3)}, cache_dir=cache)
     assert list(cache.iterdir()) == []

@@ -76,7 +76,7 @@ def test_kaggle_rows_and_cache_bit_for_bit(clips, local, cluster, tmp_path):
     assert remote.X.shape == (6, 2, 58) and np.array_equal(remote.X, ref.X)
     assert list(remote.index) == list(range(6)) and remote.skipped[0][0] == str(bad)
     # the workers wrote the per-file cache; a local rerun reads it (one set file) and gets the same arrays
-    assert len(list((tmp_path/'cache').glob('features-*.npz'))) == 6
+    assert len(list((tmp_path/'cache').glob('features-*.npys'))) == 6
     with pytest.warns(UserWarning, match='skipped 1 of 7'):  # a cached rerun still reports the unreadable file
         again = extract_features(clips + [str(bad)], kaggle_rows, KAGGLE, n_jobs=1, progress=False, cache_dir=tmp_path/'cache')
     assert np.array_equal(again.X, ref.X) and again.skipped == remote.skipped

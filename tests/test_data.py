@@ -150,7 +150,7 @@ def test_segment_cache_reused_and_invalidated(gtzan, tmp_path, monkeypatch):
     p = Path(tracks.path[0]); sf.write(p, tone(3.0, SR, 999), SR, format='AU')            # the audio changed on disk
     c = make_segments(tracks, 'random', win_s=1.0, n_random=2, seed=5, cache_dir=tmp_path, progress=False)
     assert not np.array_equal(a.X[:2], c.X[:2]) and np.array_equal(a.X[2:], c.X[2:])
-    for f in tmp_path.glob('*.npz'): f.write_bytes(b'garbage')                            # corrupt cache: recomputed
+    for f in tmp_path.glob('*.npys'): f.write_bytes(b'garbage')                            # corrupt cache: recomputed
     with pytest.warns(UserWarning, match='unreadable'):
         d = make_segments(tracks, 'random', win_s=1.0, n_random=2, seed=5, cache_dir=tmp_path, progress=False)
     assert np.array_equal(c.X, d.X)

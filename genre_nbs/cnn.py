@@ -16,11 +16,12 @@ from .evaluation import (accuracy_ci, track_vote, classification_table, plot_con
                                   save_model_dir, load_model_dir, training_key, fit_epochs)
 
 # %% auto #0
-__all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn', 'random_crops',
-           'fixed_crops', 'fit_norm', 'apply_norm', 'spec_augment', 'mixup', 'balanced_weights', 'window_probs',
-           'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier', 'save_classifier', 'load_classifier',
-           'predict_tracks', 'classify_audio', 'build_cnn', 'run_cnn_experiment', 'track_folds', 'crossval_cnn',
-           'kaggle_rf_cv', 'compare_on_sample']
+__all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'RANDOM_CNN', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn',
+           'random_crops', 'fixed_crops', 'fit_norm', 'apply_norm', 'spec_augment', 'mixup', 'balanced_weights',
+           'window_probs', 'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier', 'save_classifier',
+           'load_classifier', 'predict_tracks', 'classify_audio', 'build_cnn', 'run_cnn_experiment', 'track_folds',
+           'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample', 'random_cnn', 'random_cnn_features', 'fit_linear_head',
+           'crossval_random_cnn']
 
 # %% ../nbs/05_cnn.ipynb #44a799be
 def _compile(model, lr):
@@ -544,3 +545,83 @@ def compare_on_sample(configs:dict, # name -> crossval_cnn kwargs (arch, model_k
                             'per_fold': g.track_acc.agg(lambda s: ' '.join(f'{v:.1f}' for v in s))})
     if 'window_acc' in folds: summary['window_acc_mean'] = g.window_acc.mean()
     return summary, folds
+
+# %% ../nbs/05_cnn.ipynb #2b909049
+RANDOM_CNN = dict(widths=(64, 128, 128), seed=0, db_offset=40.0, db_scale=20.0, C_grid=(0.01, 0.1, 1.0))  # defaults
+
+def random_cnn(n_mels:int=64, # mel bands of the input log-mel
+               widths=(64, 128, 128), # filters per 3x3 conv block (2x2 max-pooling between blocks)
+               seed:int=0, # seed of the random weights (Glorot uniform, zero bias)
+              )->keras.Model: # (batch, n_mels, frames, 1) -> (batch, 2 * sum(widths)) pooled features
+    "A VGG-like CNN left at its random initialisation (Pons & Serra 2019): global max and mean of every block's maps."
+    inp = keras.Input((n_mels, None, 1), name='logmel')
+    h, outs = inp, []
+    for i, f in enumerate(widths):
+        h = layers.Conv2D(f, 3, padding='same', activation='relu', name=f'conv{i}',
+                          kernel_initializer=keras.initializers.GlorotUniform(seed=seed * 1000 + i))(h)
+        outs += [layers.GlobalMaxPooling2D(name=f'max{i}')(h), layers.GlobalAveragePooling2D(name=f'mean{i}')(h)]
+        if i < len(widths) - 1: h = layers.MaxPooling2D(2, name=f'pool{i}')(h)
+    model = keras.Model(inp, layers.Concatenate(name='features')(outs), name='random_cnn')
+    model.trainable = False
+    return model
+
+def random_cnn_features(model:keras.Model, # from random_cnn
+                        X, # log-mel track arrays (n_mels, frames) in dB, any lengths
+                        db_offset:float=40.0, # fixed scaling (x + db_offset) / db_scale of the dB values
+                        db_scale:float=20.0,
+                        batch_size:int=4, # tracks per forward pass (tracks of one length are batched)
+                       )->np.ndarray: # (n_tracks, n_features) float32
+    "Pooled random-CNN features of whole tracks."
+    X = _as_tracks(X)
+    if not len(X): raise ValueError("no tracks to featurise")
+    n_mels = model.input_shape[1]
+    bad = [i for i, x in enumerate(X) if x.ndim != 2 or x.shape[0] != n_mels or x.shape[1] < 8]
+    if bad: raise ValueError(f"track {bad[0]} has shape {X[bad[0]].shape}; expected ({n_mels}, frames >= 8) log-mel")
+    out = np.empty((len(X), model.output_shape[-1]), np.float32)
+    by_len = {}
+    for i, x in enumerate(X): by_len.setdefault(x.shape[1], []).append(i)
+    for idx in by_len.values():
+        for s in range(0, len(idx), batch_size):
+            b = idx[s:s + batch_size]
+            Z = (np.stack([X[i] for i in b]).astype(np.float32) + db_offset) / db_scale
+            out[b] = keras.ops.convert_to_numpy(model(Z[..., None], training=False))
+    return out
+
+def fit_linear_head(F_train, y_train, # features and labels of the training tracks
+                    F_valid=None, y_valid=None, # validation tracks: choose C on them, then refit on train + valid
+                    C_grid=(0.01, 0.1, 1.0), # inverse L2 strengths tried
+                   )->tuple: # (fitted pipeline, {'C', 'valid_acc', 'valid_model': the train-only fit of that C})
+    "Standardised logistic regression on track features; C chosen on validation tracks (the first best on ties)."
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.linear_model import LogisticRegression
+    make = lambda C: make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
+    if F_valid is None or not len(F_valid):
+        C = C_grid[len(C_grid) // 2]
+        return make(C).fit(F_train, y_train), dict(C=C, valid_acc={})
+    fits = {C: make(C).fit(F_train, y_train) for C in C_grid}
+    accs = {C: float((f.predict(F_valid) == np.asarray(y_valid)).mean()) for C, f in fits.items()}
+    C = max(C_grid, key=lambda c: accs[c])
+    head = make(C).fit(np.concatenate([F_train, F_valid]), np.concatenate([y_train, y_valid]))
+    return head, dict(C=C, valid_acc=accs, valid_model=fits[C])
+
+# %% ../nbs/05_cnn.ipynb #97d15630
+def crossval_random_cnn(X, # log-mel track arrays
+                        y, # labels
+                        n_folds:int=5, # folds (the same as crossval_cnn's for the same seed)
+                        seed:int=0, # fold seed
+                        net_seed:int=0, # seed of the random weights
+                        widths=RANDOM_CNN['widths'], # conv block widths
+                        C_grid=RANDOM_CNN['C_grid'], # C chosen on each fold's validation tracks
+                       )->pd.DataFrame: # one row per fold: track_acc, C, seconds
+    "Cross-validated track accuracy of random-CNN features + logistic regression, split by track."
+    import time
+    y = np.asarray(y); t0 = time.time()
+    F = random_cnn_features(random_cnn(X[0].shape[0], widths, net_seed), X)  # unsupervised and fixed: once for all folds
+    secs = (time.time() - t0) / n_folds; rows = []
+    for k, (tr, va, te) in enumerate(track_folds(y, n_folds, seed)):
+        t1 = time.time()
+        head, sel = fit_linear_head(F[tr], y[tr], F[va], y[va], C_grid)
+        rows.append(dict(fold=k, track_acc=float((head.predict(F[te]) == y[te]).mean()), C=sel['C'],
+                         seconds=round(secs + time.time() - t1, 1)))
+    return pd.DataFrame(rows)

@@ -173,7 +173,7 @@ def plot_embedding(Z, # (n, d) embeddings
 
 # %% ../nbs/06_evaluation.ipynb #d847b036
 MODEL_NAMES = ('two_layer_nn','svm','knn','ffnn','rf','logreg','ae','dsae',
-               'seq2seq_gru','seq2seq_lstm','beta_vae','wavenet','cnn')
+               'seq2seq_gru','seq2seq_lstm','beta_vae','wavenet','cnn','random_cnn')
 CONFIG_VERSION = 1
 
 class ModelFileError(ValueError):
@@ -396,7 +396,7 @@ PRESETS = {
 FAMILIES = {  # family -> the model names its rows report
     'kaggle': ('rf', 'logreg'), 'huang': ('svm', 'knn', 'ffnn', 'two_layer_nn'),
     'dsae': ('two_layer_nn', 'dsae', 'ae'), 'dsae_leaky': ('dsae',),
-    'cnn_logmel': ('cnn',), 'cnn_small': ('cnn',), 'cnn_raw': ('cnn',),
+    'cnn_logmel': ('cnn',), 'cnn_small': ('cnn',), 'cnn_raw': ('cnn',), 'random_cnn': ('random_cnn',),
     'seq2seq_gru': ('seq2seq_gru',), 'seq2seq_lstm': ('seq2seq_lstm',), 'beta_vae': ('beta_vae',), 'wavenet': ('wavenet',),
     'figures': (),
 }
@@ -634,6 +634,27 @@ def _run_cnn(ctx, k, raw=False, small=False):
                figures=[Path(p).name for p in res['figures'].values()])
     return [row]
 
+def _run_random_cnn(ctx):
+    """Random-weight CNN features of each whole clip (Pons & Serra 2019) and a logistic regression: C chosen on the
+    validation tracks (the valid column is that train-only fit), then refit on train + validation for the test."""
+    from genre_nbs.features import extract_features, logmel, HUANG_MEL
+    from genre_nbs.cnn import random_cnn, random_cnn_features, fit_linear_head, RANDOM_CNN
+    t0 = time.time()
+    fs = extract_features(ctx['tracks']['path'], logmel, dict(HUANG_MEL), sr=22050, cache_dir=ctx['cache_dir'], progress=False)
+    net = random_cnn(HUANG_MEL['n_mels'], RANDOM_CNN['widths'], ctx['seed'])
+    F = random_cnn_features(net, list(fs.X), RANDOM_CNN['db_offset'], RANDOM_CNN['db_scale'])
+    idx = fs.index; y, side = ctx['y'][idx], _sides(ctx, idx)
+    m = {s: side == s for s in ('train', 'valid', 'test')}
+    head, sel = fit_linear_head(F[m['train']], y[m['train']], F[m['valid']], y[m['valid']], RANDOM_CNN['C_grid'])
+    nc = len(ctx['genres'])
+    P = {s: _proba(head, F[v], nc) for s, v in m.items() if v.any()}
+    if 'valid_model' in sel: P['valid'] = _proba(sel['valid_model'], F[m['valid']], nc)
+    sc = score_model(P, {s: y[v] for s, v in m.items()}, {s: idx[v] for s, v in m.items()}, ctx['seed'])
+    figs = _figs(ctx, 'random_cnn', sc, 'random-weight CNN features -> logistic regression: test tracks')
+    return [_row('random_cnn', 'logmel, whole clip (random weights + logreg)', ctx['protocol'], sc,
+                 seconds=round(time.time() - t0, 1), figures=figs,
+                 note=f"C = {sel['C']} chosen on validation, then refit on train + validation")]
+
 def _run_latent(ctx, k, name):
     "A USC latent model trained on its own objective; random forest and logistic regression on its window codes."
     import keras
@@ -827,7 +848,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
                    'dsae': lambda: _run_dsae(ctx, knobs['dsae']), 'dsae_leaky': lambda: _run_dsae(ctx, knobs['dsae'], leaky=True),
                    'cnn_logmel': lambda: _run_cnn(ctx, knobs['cnn']), 'cnn_small': lambda: _run_cnn(ctx, knobs['cnn'], small=True),
                    'cnn_raw': lambda: _run_cnn(ctx, knobs['cnn'], raw=True),
-                   'figures': lambda: _run_figures(ctx, None),
+                   'random_cnn': lambda: _run_random_cnn(ctx), 'figures': lambda: _run_figures(ctx, None),
                    **{m: (lambda m=m: _run_latent(ctx, knobs['latent'], m)) for m in ('seq2seq_gru', 'seq2seq_lstm', 'beta_vae', 'wavenet')}}
         bar = tqdm(families, desc='genre-nbs reproduce', disable=not progress, unit='family')
         for fam in bar:
@@ -873,7 +894,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
 MODEL_INPUTS = {'two_layer_nn': ('dsae', 'logmel', 'raw'), 'svm': ('logmel', 'raw'), 'knn': ('logmel', 'raw'),
                 'ffnn': ('logmel', 'raw'), 'rf': ('kaggle',), 'logreg': ('kaggle',), 'ae': ('dsae',), 'dsae': ('dsae',),
                 'seq2seq_gru': ('raw_pooled',), 'seq2seq_lstm': ('logmel',), 'beta_vae': ('logmel',),
-                'wavenet': ('mulaw_logmel',), 'cnn': ('logmel', 'raw')}  # allowed inputs, default first
+                'wavenet': ('mulaw_logmel',), 'cnn': ('logmel', 'raw'), 'random_cnn': ('logmel',)}  # allowed inputs, default first
 
 class EmbeddingOnlyError(ModelFileError):
     "The model has no genre head (e.g. the vanilla autoencoder): it can embed but not classify."
@@ -964,6 +985,8 @@ class Predictor:
         if name == 'cnn':
             from genre_nbs.cnn import CNNClassifier, predict_tracks
             return predict_tracks(CNNClassifier(self.model, cfg), [_check_clip(y, sr)], sr=sr)[0]
+        if name == 'random_cnn':
+            return self._full(self.head.predict_proba(self.embed(y, sr)[None]), self.head.classes_)[0]
         if name in ('seq2seq_gru', 'seq2seq_lstm', 'beta_vae', 'wavenet'):
             return self._full(self.head.predict_proba(self.embed(y, sr)[None]), self.head.classes_)[0]
         X = clip_inputs(y, sr, cfg['input'])
@@ -984,6 +1007,11 @@ class Predictor:
         if name in ('seq2seq_gru', 'seq2seq_lstm', 'beta_vae', 'wavenet'):
             from genre_nbs.seq2seq import embed_clip
             return np.asarray(embed_clip(self.model, cfg, _check_clip(y, sr), sr), np.float32)
+        if name == 'random_cnn':
+            from genre_nbs.cnn import track_features, random_cnn_features
+            y = _check_clip(y, sr); n_min = int(np.ceil(cfg['input']['win_s'] * sr))
+            y = np.pad(y, (0, max(0, n_min - len(y))))  # a clip shorter than 2 s is padded, as for the window models
+            return random_cnn_features(self.model, track_features([y], cfg['input'], sr), cfg['db_offset'], cfg['db_scale'])[0]
         if name == 'cnn':
             import keras
             from genre_nbs.cnn import track_features, apply_norm, fixed_crops
@@ -1033,6 +1061,8 @@ def load_predictor(model_dir, # a directory written by train_model (or any famil
         except Exception as e: raise ModelFileError(f"cannot load '{hp}': {type(e).__name__}: {e}") from e
     if 'input' not in cfg and cfg['model'] not in ('seq2seq_gru', 'seq2seq_lstm', 'beta_vae', 'wavenet'):
         raise ModelFileError(f"'{model_dir}' config.json has no 'input' description")
+    if cfg['model'] == 'random_cnn' and head is None:
+        raise ModelFileError(f"'{model_dir}' is a random_cnn model without its classifier (head.joblib is missing)")
     _check_classes(model, cfg, head, model_dir)
     return Predictor(model, cfg, model_dir, head)
 
@@ -1041,6 +1071,30 @@ def _update_config(model_dir:Path, **kw):
     cp = Path(model_dir)/'config.json'
     cfg = dict(json.loads(cp.read_text()), **kw)
     _atomic_write(cp, lambda p: Path(p).write_text(json.dumps(cfg, indent=2, default=_json_default)))
+
+def _train_random_cnn(tracks, split, y, genres, icfg, out, seed, cache_dir, progress, cfg, t0)->Path:
+    """Random-weight CNN features of every whole clip (cached log-mel); a logistic regression whose C is chosen on the
+    validation tracks and which is then refit on train + validation; test tracks scored once, at the end."""
+    import joblib
+    from genre_nbs.features import extract_features, logmel
+    from genre_nbs.cnn import random_cnn, random_cnn_features, fit_linear_head, RANDOM_CNN
+    fs = extract_features(tracks['path'], logmel, {k: icfg[k] for k in ('n_mels', 'n_fft', 'hop_length')}, sr=icfg['sr'],
+                          cache_dir=cache_dir, progress=progress)
+    net = random_cnn(icfg['n_mels'], RANDOM_CNN['widths'], seed)
+    F = random_cnn_features(net, list(fs.X), RANDOM_CNN['db_offset'], RANDOM_CNN['db_scale'])
+    y, side = y[fs.index], split.to_numpy()[fs.index]
+    m = {s: side == s for s in ('train', 'valid', 'test')}
+    head, sel = fit_linear_head(F[m['train']], y[m['train']], F[m['valid']], y[m['valid']], RANDOM_CNN['C_grid'])
+    metrics = {s: float((head.predict(F[v]) == y[v]).mean()) for s, v in m.items() if v.any()}
+    if sel['valid_acc']: metrics['valid'] = sel['valid_acc'][sel['C']]  # held out: the train-only fit that chose C
+    cfg.update(model='random_cnn', input=dict(icfg, whole_clip=True), widths=list(RANDOM_CNN['widths']), net_seed=seed,
+               db_offset=RANDOM_CNN['db_offset'], db_scale=RANDOM_CNN['db_scale'], C=sel['C'],
+               valid_acc_by_C={str(c): a for c, a in sel['valid_acc'].items()},
+               fit_on='train + valid (C chosen on valid)' if m['valid'].any() else 'train', metrics=metrics,
+               train_seconds=round(time.time() - t0, 1))
+    out = save_model_dir(out, cfg, genres, keras_model=net)
+    _atomic_write(out/'head.joblib', lambda f: joblib.dump(head, f))
+    return out
 
 def train_model(name:str, # one of MODEL_NAMES
                 data=None, # dataset folder (GTZAN / Kaggle / FMA layout); None: the synthetic default
@@ -1112,6 +1166,8 @@ def train_model(name:str, # one of MODEL_NAMES
         shutil.rmtree(ckpt, ignore_errors=True)
         return out
     icfg = input_config(inp)
+    if name == 'random_cnn': return _train_random_cnn(tracks, split, y_track, genres_found, icfg, out, seed, cache_dir,
+                                                      progress, dict(trained_on=trained_on), t0)
     if inp == 'kaggle':
         icfg['duration'] = k['kaggle']['duration']  # features of the first `duration` s (None: whole clip)
         from genre_nbs.features import kaggle_features_table, KAGGLE_COLUMNS

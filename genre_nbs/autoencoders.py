@@ -15,7 +15,7 @@ from .data import Segments, make_segments, leaky_split, split_tracks, load_audio
 from .features import logmel
 from .baselines import two_layer_classifier
 from .evaluation import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_history,
-                                  plot_embedding, save_model_dir, load_model_dir, training_key, fit_epochs, take_rows)
+                                  plot_embedding, save_model_dir, load_model_dir, training_key, fit_epochs, shuffled_epoch)
 
 # %% auto #0
 __all__ = ['HISTORY_KEYS', 'DSAE_INPUT', 'compile_dsae', 'build_dsae', 'build_autoencoder', 'encode', 'logits', 'predict_proba',
@@ -228,14 +228,9 @@ def fit_dsae(model, # compiled model from build_dsae / build_autoencoder / attac
     T = _targets(model, X_train, y_train)
     val = None if X_valid is None else (lambda Xv: (Xv, _targets(model, Xv, y_valid)))(_as_X(X_valid, model))
 
-    def run_epoch(ep, rng):
-        p = rng.permutation(len(X_train))
-        h = model.fit(X_train[p], take_rows(T, p), batch_size=batch_size, validation_data=val, initial_epoch=ep,
-                      epochs=ep + 1, verbose=verbose, shuffle=False, callbacks=callbacks)
-        return {k: v[0] for k, v in h.history.items()}
-
     key = None if checkpoint is None else training_key(model, [X_train, y_train, X_valid, y_valid],
                                                        dict(batch_size=batch_size, seed=seed, adapt=adapt))
+    run_epoch = shuffled_epoch(model, X_train, T, batch_size, val, verbose, callbacks)
     h = fit_epochs(model, run_epoch, epochs, seed, checkpoint=checkpoint, key=key)
     return _clean_history({k: v for k, v in h.items() if isinstance(v, list)}, model)
 

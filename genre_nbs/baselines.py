@@ -22,7 +22,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import (GridSearchCV, ParameterGrid, PredefinedSplit, StratifiedKFold,
                                      StratifiedGroupKFold, cross_validate, train_test_split)
 from sklearn.utils.validation import check_is_fitted
-from .evaluation import accuracy_ci, training_key, fit_epochs
+from .evaluation import accuracy_ci, training_key, fit_epochs, shuffled_epoch
 from .data import read_split_dir, shared_data_dir
 
 # %% auto #0
@@ -111,17 +111,10 @@ class KerasClassifier(ClassifierMixin, BaseEstimator):
             norm.adapt(X)
             net = keras.Sequential([keras.Input((X.shape[1],)), norm, net], name=f'normalized_{net.name}')
         net.compile(optimizer=keras.optimizers.Adam(self.lr), loss='sparse_categorical_crossentropy', metrics=['accuracy'])
-
-        def run_epoch(ep, rng):
-            p = rng.permutation(len(X))
-            h = net.fit(X[p], yi[p], batch_size=self.batch_size, validation_data=val, initial_epoch=ep, epochs=ep + 1,
-                        shuffle=False, verbose=self.verbose)
-            return {k: v[0] for k, v in h.history.items()}
-
         key = None if self.checkpoint is None else training_key(net, [X, yi] + (list(val) if val else []),
                                                                 dict(batch_size=self.batch_size, seed=self.seed, patience=self.patience))
-        h = fit_epochs(net, run_epoch, self.epochs, self.seed, monitor='val_loss' if val else None,
-                       patience=self.patience, checkpoint=self.checkpoint, key=key)
+        h = fit_epochs(net, shuffled_epoch(net, X, yi, self.batch_size, val, self.verbose), self.epochs, self.seed,
+                       monitor='val_loss' if val else None, patience=self.patience, checkpoint=self.checkpoint, key=key)
         self.model_, self.n_features_in_ = net, X.shape[1]
         self.history_ = {k: v for k, v in h.items() if isinstance(v, list)}
         self.best_epoch_ = h['best_epoch'] + 1  # 1-based: epochs trained up to the kept weights

@@ -21,7 +21,7 @@ __all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'RANDOM_CNN', 'huan
            'window_probs', 'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier', 'save_classifier',
            'load_classifier', 'predict_tracks', 'classify_audio', 'build_cnn', 'run_cnn_experiment', 'track_folds',
            'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample', 'random_cnn', 'random_cnn_features', 'fit_linear_head',
-           'crossval_random_cnn']
+           'fit_random_cnn', 'crossval_random_cnn']
 
 # %% ../nbs/05_cnn.ipynb #44a799be
 def _compile(model, lr):
@@ -605,7 +605,27 @@ def fit_linear_head(F_train, y_train, # features and labels of the training trac
     head = make(C).fit(np.concatenate([F_train, F_valid]), np.concatenate([y_train, y_valid]))
     return head, dict(C=C, valid_acc=accs, valid_model=fits[C])
 
-# %% ../nbs/05_cnn.ipynb #97d15630
+# %% ../nbs/05_cnn.ipynb #63d5b4d2
+def fit_random_cnn(paths, # audio files of the tracks
+                   y, # genre index of each track
+                   side, # 'train' / 'valid' / 'test' of each track (C is chosen on valid; test is only carried along)
+                   input:dict=LOGMEL_INPUT, # log-mel preset (whole clips: win_s is not used)
+                   seed:int=0, # seed of the random weights
+                   cache_dir=None, # log-mel cache folder (None: no cache)
+                   progress:bool=False, # progress bar over the files
+                  )->dict: # net, head, sel (fit_linear_head), F, y, sides (masks), index (readable tracks)
+    "A random-weight CNN model from audio files: cached log-mel, pooled random features, head fit on train (+ valid)."
+    from genre_nbs.features import extract_features
+    fs = extract_features(paths, logmel, {k: input[k] for k in ('n_mels', 'n_fft', 'hop_length')}, sr=input['sr'],
+                          cache_dir=cache_dir, progress=progress)
+    net = random_cnn(input['n_mels'], RANDOM_CNN['widths'], seed)
+    F = random_cnn_features(net, list(fs.X), RANDOM_CNN['db_offset'], RANDOM_CNN['db_scale'])
+    y, side = np.asarray(y)[fs.index], np.asarray(side, dtype=object)[fs.index]
+    m = {s: side == s for s in ('train', 'valid', 'test')}
+    head, sel = fit_linear_head(F[m['train']], y[m['train']], F[m['valid']], y[m['valid']], RANDOM_CNN['C_grid'])
+    return dict(net=net, head=head, sel=sel, F=F, y=y, sides=m, index=fs.index)
+
+# %% ../nbs/05_cnn.ipynb #ab0567ff
 def crossval_random_cnn(X, # log-mel track arrays
                         y, # labels
                         n_folds:int=5, # folds (the same as crossval_cnn's for the same seed)

@@ -14,10 +14,10 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 __all__ = ['MODEL_NAMES', 'CONFIG_VERSION', 'TRAIN_STATE_VERSION', 'PRESETS', 'FAMILIES', 'PAPER_RESULTS', 'MODEL_INPUTS',
            'accuracy_ci', 'track_vote', 'classification_table', 'save_figure', 'plot_confusion', 'plot_prf',
            'plot_history', 'plot_embedding', 'ModelFileError', 'save_model_dir', 'load_model_dir', 'array_digest',
-           'training_key', 'save_training_state', 'load_training_state', 'take_rows', 'fit_epochs', 'paper_result',
-           'score_model', 'load_tracks', 'package_versions', 'results_markdown', 'deterministic_tf', 'training_scope',
-           'run_experiment', 'EmbeddingOnlyError', 'input_config', 'clip_inputs', 'Predictor', 'load_predictor',
-           'train_model']
+           'training_key', 'save_training_state', 'load_training_state', 'take_rows', 'shuffled_epoch', 'fit_epochs',
+           'paper_result', 'score_model', 'load_tracks', 'package_versions', 'results_markdown', 'deterministic_tf',
+           'training_scope', 'run_experiment', 'EmbeddingOnlyError', 'input_config', 'clip_inputs', 'Predictor',
+           'load_predictor', 'train_model']
 
 # %% ../nbs/06_evaluation.ipynb #4eba86e0
 def accuracy_ci(y_true, # true labels
@@ -317,6 +317,25 @@ def take_rows(x, # an array, a list/tuple/dict of arrays, or None
     if isinstance(x, dict): return {k: take_rows(v, idx) for k, v in x.items()}
     if isinstance(x, (list, tuple)): return type(x)(take_rows(v, idx) for v in x)
     return np.asarray(x)[idx]
+
+def shuffled_epoch(model, # compiled Keras model
+                   x, # inputs: an array, or a list/tuple/dict of arrays with one row per example
+                   y, # targets in the same form, or None (a model that computes its own loss)
+                   batch_size:int, # examples per step
+                   validation_data=None, # passed to `fit`
+                   verbose:int=0, # Keras verbosity
+                   callbacks=None, # extra Keras callbacks (each epoch is one `fit` call)
+                  ): # run_epoch(epoch, rng) -> metrics, for fit_epochs
+    "The usual `run_epoch` for `fit_epochs`: one `fit` call over all rows, in an order drawn from the loop's generator."
+    first = x
+    while isinstance(first, (list, tuple, dict)): first = next(iter(first.values())) if isinstance(first, dict) else first[0]
+    n = len(first)
+    def run_epoch(ep, rng):
+        p = rng.permutation(n)
+        h = model.fit(take_rows(x, p), take_rows(y, p), batch_size=batch_size, validation_data=validation_data,
+                      initial_epoch=ep, epochs=ep + 1, shuffle=False, verbose=verbose, callbacks=callbacks)
+        return {k: v[0] for k, v in h.history.items()}
+    return run_epoch
 
 def fit_epochs(model, # compiled Keras model, trained in place
                run_epoch, # callable(epoch, rng) -> dict of this epoch's metrics; trains one epoch (shuffling with rng)
@@ -637,23 +656,17 @@ def _run_cnn(ctx, k, raw=False, small=False):
 def _run_random_cnn(ctx):
     """Random-weight CNN features of each whole clip (Pons & Serra 2019) and a logistic regression: C chosen on the
     validation tracks (the valid column is that train-only fit), then refit on train + validation for the test."""
-    from genre_nbs.features import extract_features, logmel, HUANG_MEL
-    from genre_nbs.cnn import random_cnn, random_cnn_features, fit_linear_head, RANDOM_CNN
+    from genre_nbs.cnn import fit_random_cnn
     t0 = time.time()
-    fs = extract_features(ctx['tracks']['path'], logmel, dict(HUANG_MEL), sr=22050, cache_dir=ctx['cache_dir'], progress=False)
-    net = random_cnn(HUANG_MEL['n_mels'], RANDOM_CNN['widths'], ctx['seed'])
-    F = random_cnn_features(net, list(fs.X), RANDOM_CNN['db_offset'], RANDOM_CNN['db_scale'])
-    idx = fs.index; y, side = ctx['y'][idx], _sides(ctx, idx)
-    m = {s: side == s for s in ('train', 'valid', 'test')}
-    head, sel = fit_linear_head(F[m['train']], y[m['train']], F[m['valid']], y[m['valid']], RANDOM_CNN['C_grid'])
-    nc = len(ctx['genres'])
-    P = {s: _proba(head, F[v], nc) for s, v in m.items() if v.any()}
-    if 'valid_model' in sel: P['valid'] = _proba(sel['valid_model'], F[m['valid']], nc)
+    r = fit_random_cnn(ctx['tracks']['path'], ctx['y'], ctx['split'], seed=ctx['seed'], cache_dir=ctx['cache_dir'])
+    F, y, m, idx, nc = r['F'], r['y'], r['sides'], r['index'], len(ctx['genres'])
+    P = {s: _proba(r['head'], F[v], nc) for s, v in m.items() if v.any()}
+    if 'valid_model' in r['sel']: P['valid'] = _proba(r['sel']['valid_model'], F[m['valid']], nc)
     sc = score_model(P, {s: y[v] for s, v in m.items()}, {s: idx[v] for s, v in m.items()}, ctx['seed'])
     figs = _figs(ctx, 'random_cnn', sc, 'random-weight CNN features -> logistic regression: test tracks')
     return [_row('random_cnn', 'logmel, whole clip (random weights + logreg)', ctx['protocol'], sc,
                  seconds=round(time.time() - t0, 1), figures=figs,
-                 note=f"C = {sel['C']} chosen on validation, then refit on train + validation")]
+                 note=f"C = {r['sel']['C']} chosen on validation, then refit on train + validation")]
 
 def _run_latent(ctx, k, name):
     "A USC latent model trained on its own objective; random forest and logistic regression on its window codes."
@@ -985,9 +998,7 @@ class Predictor:
         if name == 'cnn':
             from genre_nbs.cnn import CNNClassifier, predict_tracks
             return predict_tracks(CNNClassifier(self.model, cfg), [_check_clip(y, sr)], sr=sr)[0]
-        if name == 'random_cnn':
-            return self._full(self.head.predict_proba(self.embed(y, sr)[None]), self.head.classes_)[0]
-        if name in ('seq2seq_gru', 'seq2seq_lstm', 'beta_vae', 'wavenet'):
+        if name in ('seq2seq_gru', 'seq2seq_lstm', 'beta_vae', 'wavenet', 'random_cnn'):  # a head on the clip embedding
             return self._full(self.head.predict_proba(self.embed(y, sr)[None]), self.head.classes_)[0]
         X = clip_inputs(y, sr, cfg['input'])
         if name == 'dsae':
@@ -1073,27 +1084,21 @@ def _update_config(model_dir:Path, **kw):
     _atomic_write(cp, lambda p: Path(p).write_text(json.dumps(cfg, indent=2, default=_json_default)))
 
 def _train_random_cnn(tracks, split, y, genres, icfg, out, seed, cache_dir, progress, cfg, t0)->Path:
-    """Random-weight CNN features of every whole clip (cached log-mel); a logistic regression whose C is chosen on the
-    validation tracks and which is then refit on train + validation; test tracks scored once, at the end."""
+    """`cnn.fit_random_cnn` on the track split, saved: the random net as model.keras, the logistic regression (C chosen
+    on the validation tracks, then refit on train + validation) as head.joblib; test tracks scored once, at the end."""
     import joblib
-    from genre_nbs.features import extract_features, logmel
-    from genre_nbs.cnn import random_cnn, random_cnn_features, fit_linear_head, RANDOM_CNN
-    fs = extract_features(tracks['path'], logmel, {k: icfg[k] for k in ('n_mels', 'n_fft', 'hop_length')}, sr=icfg['sr'],
-                          cache_dir=cache_dir, progress=progress)
-    net = random_cnn(icfg['n_mels'], RANDOM_CNN['widths'], seed)
-    F = random_cnn_features(net, list(fs.X), RANDOM_CNN['db_offset'], RANDOM_CNN['db_scale'])
-    y, side = y[fs.index], split.to_numpy()[fs.index]
-    m = {s: side == s for s in ('train', 'valid', 'test')}
-    head, sel = fit_linear_head(F[m['train']], y[m['train']], F[m['valid']], y[m['valid']], RANDOM_CNN['C_grid'])
-    metrics = {s: float((head.predict(F[v]) == y[v]).mean()) for s, v in m.items() if v.any()}
+    from genre_nbs.cnn import fit_random_cnn, RANDOM_CNN
+    r = fit_random_cnn(tracks['path'], y, split, icfg, seed, cache_dir, progress)
+    sel, m = r['sel'], r['sides']
+    metrics = {s: float((r['head'].predict(r['F'][v]) == r['y'][v]).mean()) for s, v in m.items() if v.any()}
     if sel['valid_acc']: metrics['valid'] = sel['valid_acc'][sel['C']]  # held out: the train-only fit that chose C
     cfg.update(model='random_cnn', input=dict(icfg, whole_clip=True), widths=list(RANDOM_CNN['widths']), net_seed=seed,
                db_offset=RANDOM_CNN['db_offset'], db_scale=RANDOM_CNN['db_scale'], C=sel['C'],
                valid_acc_by_C={str(c): a for c, a in sel['valid_acc'].items()},
                fit_on='train + valid (C chosen on valid)' if m['valid'].any() else 'train', metrics=metrics,
                train_seconds=round(time.time() - t0, 1))
-    out = save_model_dir(out, cfg, genres, keras_model=net)
-    _atomic_write(out/'head.joblib', lambda f: joblib.dump(head, f))
+    out = save_model_dir(out, cfg, genres, keras_model=r['net'])
+    _atomic_write(out/'head.joblib', lambda f: joblib.dump(r['head'], f))
     return out
 
 def train_model(name:str, # one of MODEL_NAMES

@@ -12,7 +12,7 @@ from keras import layers, ops
 from .data import make_segments, fixed_windows
 from .features import logmel
 from .baselines import evaluate_on_codes
-from .evaluation import save_model_dir, plot_embedding, training_key, fit_epochs, take_rows
+from .evaluation import save_model_dir, plot_embedding, training_key, fit_epochs, shuffled_epoch
 
 # %% auto #0
 __all__ = ['PRESETS', 'LATENT_MODELS', 'DEFAULT_EPOCHS', 'DEFAULT_BATCH', 'pool_audio', 'mel_frames', 'Standardizer',
@@ -332,23 +332,16 @@ def train_model(model, # from `build_model`
     "Fit a latent model on its own objective (no labels), one seeded shuffle and `fit` call per epoch (`evaluation.fit_epochs`)."
     compile_model(model, lr)
     x, y = _fit_args(model, inputs)
-    n = len(x[0] if isinstance(x, list) else x)
     bs = batch_size * (inputs['x'].shape[1] if _model_name(model) == 'beta_vae' else 1)
     vd = None
     if valid is not None:
         vx, vy = _fit_args(model, valid)
         vd = (vx,) if vy is None else (vx, vy)
 
-    def run_epoch(ep, rng):
-        p = rng.permutation(n)
-        h = model.fit(take_rows(x, p), take_rows(y, p), validation_data=vd, batch_size=bs, initial_epoch=ep, epochs=ep + 1,
-                      verbose=0, shuffle=False)
-        return {k: v[0] for k, v in h.history.items()}
-
     key = None if checkpoint is None else training_key(
         model, [inputs[k] for k in sorted(inputs)] + ([] if valid is None else [valid[k] for k in sorted(valid)]),
         dict(batch_size=batch_size, seed=seed))
-    h = fit_epochs(model, run_epoch, epochs, seed, checkpoint=checkpoint, key=key)
+    h = fit_epochs(model, shuffled_epoch(model, x, y, bs, vd), epochs, seed, checkpoint=checkpoint, key=key)
     return {k: v for k, v in h.items() if isinstance(v, list)}
 
 def reconstruction_error(model, # trained model

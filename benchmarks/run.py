@@ -87,15 +87,24 @@ def section_features(quick):
     def naive_logmel():
         return [librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr)) for y, sr in map(librosa.load, paths)][-1]
     ours = lambda cache, **kw: extract_features(paths, logmel, DEFAULT_MEL, cache_dir=cache, progress=False, **kw)
-    rows = {k: [] for k in ('naive', 'cold', 'one', 'cached')}
+    import genre_nbs.features as gf
+    out['fft_backend'] = gf.FFT_BACKEND
+    def ours_scipy_fft(cache):  # the same path without the `fast` extra (threads: the switch reaches every worker)
+        saved, gf.FFT_BACKEND = gf.FFT_BACKEND, 'scipy'
+        try: return ours(cache)
+        finally: gf.FFT_BACKEND = saved
+    rows = {k: [] for k in ('naive', 'cold', 'one', 'cached') + (('cold_scipy',) if gf.FFT_BACKEND != 'scipy' else ())}
     for r in range(reps):
         rows['naive'].append(timed(naive_logmel)[0])
         rows['cold'].append(timed(lambda: ours(t/f'c{r}'))[0])
+        if 'cold_scipy' in rows: rows['cold_scipy'].append(timed(lambda: ours_scipy_fft(t/f's{r}'))[0])
         rows['one'].append(timed(lambda: ours(t/f'o{r}', n_jobs=1))[0])
         rows['cached'].append(timed(lambda: ours(t/f'c{r}'))[0])
     out['logmel'] = rows
     fs = ours(t/'c0'); fs1 = ours(t/'o0')
     out['logmel_bit_identical_threads_vs_n_jobs_1'] = all(np.array_equal(a, b) for a, b in zip(fs.X, fs1.X))
+    if 'cold_scipy' in rows:  # ours_scipy_fft(t/'s0') ran cold above; this rerun reads its cache
+        out['logmel_max_abs_diff_fft_backends_db'] = max(float(np.abs(a - b).max()) for a, b in zip(fs.X, ours(t/'s0').X))
     fresh_pool(); out['logmel_loky_cold_s'], fsl = timed(lambda: ours(t/'l1', backend='loky'))
     out['logmel_loky_warm_s'], _ = timed(lambda: ours(t/'l2', backend='loky'))
     out['logmel_bit_identical_loky'] = all(np.array_equal(a, b) for a, b in zip(fs.X, fsl.X))
@@ -265,7 +274,10 @@ def features_md(f):
         ratio = _med([a / b for a, b in zip(d['naive'], d[key])])
         return (f"| {label} | {_med(d['naive']):.2f} | {_med(d[key]):.3f} | {m / _med(d[key]):.1f} | **{ratio:.1f}x** | {target} |")
     lm, kg = f['logmel'], f['kaggle']
-    L += [row('log-mel, cold (empty cache), defaults', lm, 'cold', n, '>= 3x'),
+    fft = {'mkl': "Intel MKL's FFT, the `fast` extra", 'scipy': "scipy's FFT"}.get(f.get('fft_backend'), 'scipy FFT')
+    L += [row(f'log-mel, cold (empty cache), defaults ({fft})', lm, 'cold', n, '>= 3x')]
+    if 'cold_scipy' in lm: L += [row("log-mel, cold, defaults, scipy's FFT (no `fast` extra)", lm, 'cold_scipy', n)]
+    L += [
           row('log-mel, cold, n_jobs=1 (this process, one core)', lm, 'one', n),
           row('log-mel, cached rerun', lm, 'cached', n, '>= 50x'),
           row('Kaggle table (57 features), cold, defaults', kg, 'cold', k, '>= 3x'),
@@ -283,6 +295,9 @@ def features_md(f):
           f"n_jobs=1 {same(f['logmel_bit_identical_threads_vs_n_jobs_1'])}, vs loky {same(f['logmel_bit_identical_loky'])}; "
           f"Kaggle table threads vs n_jobs=1 {same(f['kaggle_bit_identical_threads_vs_n_jobs_1'])}, vs loky "
           f"{same(f['kaggle_bit_identical_loky'])}."]
+    if 'logmel_max_abs_diff_fft_backends_db' in f:
+        L[-1] += (f" MKL's and scipy's FFT give log-mels within {f['logmel_max_abs_diff_fft_backends_db']:.1g} dB of each "
+                  "other (float32 rounding).")
     a = f.get('kaggle_agreement')
     if a: L[-1] += (f" Against the published `features_30_sec.csv` ({a['n']} clips, compat=True): every column within 1% on "
                     f"every clip: {same(a['all_within_1pct'])}; largest relative difference {a['max_rel']:.1g} ({a['worst']}; "

@@ -18,11 +18,11 @@ from tqdm.auto import tqdm
 from .data import (AudioLoadError, load_audio, cached_array, fixed_windows, random_windows, dsae_chunks)
 
 # %% auto #0
-__all__ = ['HUANG_WIN_S', 'HUANG_MEL', 'DEFAULT_MEL', 'KAGGLE_COLUMNS', 'FEATURES_CACHE_VERSION', 'PROCESS_MIN_FILES',
-           'raw_windows', 'mel_filters', 'stft_power', 'mel_power', 'logmel', 'mfcc', 'batch_transform',
-           'median_filter_1d', 'hpss', 'kaggle_features', 'FeatureSet', 'paths_of', 'one_blas_thread', 'extract_one',
-           'extract_features', 'kaggle_rows', 'kaggle_features_table', 'kaggle_agreement', 'plot_genre_spectrograms',
-           'plot_raw_pca']
+__all__ = ['HUANG_WIN_S', 'HUANG_MEL', 'DEFAULT_MEL', 'FFT_BACKENDS', 'FFT_BACKEND', 'KAGGLE_COLUMNS', 'FEATURES_CACHE_VERSION',
+           'PROCESS_MIN_FILES', 'raw_windows', 'mel_filters', 'stft_power', 'mel_power', 'logmel', 'mfcc',
+           'batch_transform', 'median_filter_1d', 'hpss', 'kaggle_features', 'FeatureSet', 'paths_of',
+           'one_blas_thread', 'extract_one', 'extract_features', 'kaggle_rows', 'kaggle_features_table',
+           'kaggle_agreement', 'plot_genre_spectrograms', 'plot_raw_pca']
 
 # %% ../nbs/01_features.ipynb #397162c3
 HUANG_WIN_S = 2.0  # Huang et al.: 2 s windows, 44100 values at 22050 Hz
@@ -71,12 +71,6 @@ def mel_filters(sr:int, n_fft:int, n_mels:int, fmin:float=0.0, fmax:float|None=N
         _MEL_FILTERS[key] = scipy.sparse.csr_array(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax))
     return _MEL_FILTERS[key]
 
-def _mel_filters_t(sr, n_fft, n_mels, fmin=0.0, fmax=None): # (1 + n_fft//2, n_mels) CSR
-    "The transposed filterbank as CSR (for `power @ filters.T`), built once per setting."
-    key = ('T', int(sr), int(n_fft), int(n_mels), float(fmin), fmax)
-    if key not in _MEL_FILTERS: _MEL_FILTERS[key] = scipy.sparse.csr_array(mel_filters(sr, n_fft, n_mels, fmin, fmax).T)
-    return _MEL_FILTERS[key]
-
 def _mel_project(P:np.ndarray, M)->np.ndarray: # (..., F, T) power -> (..., n_mels, T)
     "Sparse mel projection of a (frequency x time) power spectrogram with any leading batch axes."
     lead, (F, T) = P.shape[:-2], P.shape[-2:]
@@ -88,12 +82,74 @@ def _frames(y:np.ndarray, n_fft:int, hop_length:int, pad_mode:str)->np.ndarray: 
     yp = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)], mode=pad_mode)
     return np.lib.stride_tricks.sliding_window_view(yp, n_fft, axis=-1)[..., ::hop_length, :]
 
+def _load_mkl(): # (mkl_fft, mkl) or None
+    try: import mkl, mkl_fft; return (mkl_fft, mkl) if hasattr(mkl, 'set_num_threads_local') else None
+    except Exception: return None
+
+_MKL = _load_mkl()
+FFT_BACKENDS = ('mkl', 'scipy')
+FFT_BACKEND = os.environ.get('GENRE_NBS_FFT', 'auto').lower()  # 'auto': MKL when installed, else scipy
+if FFT_BACKEND not in ('auto', *FFT_BACKENDS):
+    raise ImportError(f"GENRE_NBS_FFT must be one of auto, mkl, scipy, got {FFT_BACKEND!r}")
+if FFT_BACKEND == 'mkl' and _MKL is None:
+    raise ImportError("GENRE_NBS_FFT=mkl but mkl_fft / mkl-service are not installed (pip install 'genre-nbs[fast]')")
+if FFT_BACKEND == 'auto': FFT_BACKEND = 'mkl' if _MKL else 'scipy'
+
+def _rfft(x:np.ndarray, # (..., n) float32, may be overwritten
+          out:np.ndarray|None=None, # (..., 1 + n//2) complex64 to write into (MKL only; scipy allocates)
+         )->np.ndarray: # (..., 1 + n//2) complex64
+    "Real FFT along the last axis on one thread: Intel MKL's (`FFT_BACKEND == 'mkl'`) or scipy's pocketfft."
+    if FFT_BACKEND == 'scipy': return scipy.fft.rfft(x, axis=-1, overwrite_x=True, workers=1)
+    mkl_fft, mkl = _MKL
+    prev = mkl.set_num_threads_local(1)  # this thread only: callers parallelise over files, not inside one FFT
+    try: return mkl_fft.rfft(x, axis=-1, out=out)
+    finally: mkl.set_num_threads_local(prev)
+
+def _window(n_fft:int)->np.ndarray: # (n_fft,) float32
+    if n_fft not in _WINDOWS: _WINDOWS[n_fft] = librosa.filters.get_window('hann', n_fft, fftbins=True).astype(np.float32)
+    return _WINDOWS[n_fft]
+
 def _power(frames:np.ndarray)->np.ndarray: # (..., frames, 1 + n_fft//2) float32
     "|rfft|^2 of Hann-windowed float32 frames, along the contiguous last axis."
-    n_fft = frames.shape[-1]
-    if n_fft not in _WINDOWS: _WINDOWS[n_fft] = librosa.filters.get_window('hann', n_fft, fftbins=True).astype(np.float32)
-    D = scipy.fft.rfft(frames * _WINDOWS[n_fft], axis=-1, overwrite_x=True, workers=1)  # complex64
-    P = np.abs(D); return np.square(P, out=P)
+    P = np.abs(_rfft(frames * _window(frames.shape[-1]))); return np.square(P, out=P)
+
+_JIT = {}  # numba-compiled kernels, compiled on first use (importing this module compiles nothing)
+
+def _jit(fn):
+    if fn.__name__ not in _JIT:
+        import numba
+        try: _JIT[fn.__name__] = numba.njit(cache=True, nogil=True)(fn)
+        except RuntimeError: _JIT[fn.__name__] = numba.njit(nogil=True)(fn)  # defined where no cache file can go (a notebook)
+    return _JIT[fn.__name__]
+
+def _mel_of_spectrum(D, indptr, indices, data, PT, out, s): # (R, F) complex64 -> out[:, s:s+R] of (n_mels, T)
+    """out[m, s + r] = sum over mel filter m's non-zeros (bin i, weight w) of w |D[r, i]|^2, in CSR order. The power goes
+    into `PT` transposed (bins x rows, in 32 x 32 tiles), so that every sum runs along contiguous rows (SIMD)."""
+    R, F = D.shape
+    for r0 in range(0, R, 32):
+        for f0 in range(0, F, 32):
+            for f in range(f0, min(F, f0 + 32)):
+                for r in range(r0, min(R, r0 + 32)):
+                    z = D[r, f]; PT[f, r] = z.real * z.real + z.imag * z.imag
+    for m in range(indptr.size - 1):
+        o = out[m, s:s + R]
+        o[:] = 0
+        for k in range(indptr[m], indptr[m + 1]):
+            w, p = data[k], PT[indices[k], :R]
+            for r in range(R): o[r] += w * p[r]
+
+_BUFFERS = {}  # (thread id, rows, n_fft) -> scratch blocks of mel_power, reused from one call to the next
+
+def _block_buffers(rows:int, n_fft:int): # this thread's (rows, n_fft) float32, (rows, F) complex64, (F, rows) float32
+    "Scratch blocks for `mel_power`, one set per thread, so that a clip's blocks do not allocate (and page-fault) anew."
+    F = 1 + n_fft // 2
+    make = lambda: (np.empty((rows, n_fft), np.float32), np.empty((rows, F), np.complex64), np.empty((F, rows), np.float32))
+    key = (threading.get_ident(), rows, n_fft)
+    if key not in _BUFFERS:
+        if rows > 4 * _BLOCK_FRAMES: return make()  # a huge batch: not kept
+        if len(_BUFFERS) > 64: _BUFFERS.clear()  # threads come and go: keep the cache bounded
+        _BUFFERS[key] = make()
+    return _BUFFERS[key]
 
 def stft_power(y:np.ndarray, # (n,) float32 clip or (..., n) batch
                n_fft:int=2048, # FFT size (= window length)
@@ -116,13 +172,23 @@ def mel_power(y:np.ndarray, # (n,) clip or (..., n) batch of windows
     y = _check_signal(y, sr, n_fft, ndim=(1, 2, 3))
     fr = _frames(y, n_fft, hop_length, pad_mode)  # (..., T, n_fft) view
     lead, T = fr.shape[:-2], fr.shape[-2]
-    MT = _mel_filters_t(sr, n_fft, n_mels, fmin, fmax)  # (F, n_mels) CSR
-    out = np.empty((*lead, T, n_mels), np.float32)
-    step = max(1, _BLOCK_FRAMES // max(1, int(np.prod(lead))))
-    for s in range(0, T, step):  # frames -> power -> mel one cache-sized block at a time
-        P = _power(fr[..., s:s+step, :])
-        out[..., s:s+step, :] = (P.reshape(-1, P.shape[-1]) @ MT).reshape(*P.shape[:-1], n_mels)
-    return np.ascontiguousarray(np.swapaxes(out, -1, -2))
+    M = mel_filters(sr, n_fft, n_mels, fmin, fmax)  # (n_mels, F) CSR, float32 weights
+    nb = int(np.prod(lead))
+    if lead and nb == 0: return np.empty((*lead, n_mels, T), np.float32)  # an empty batch
+    step = min(T, max(1, _BLOCK_FRAMES // max(1, nb)))
+    xb, Db, PT = _block_buffers(max(1, nb) * step, n_fft)
+    out = np.empty((n_mels, T) if not lead else (*lead, n_mels, T), np.float32)
+    tmp = np.empty((n_mels, nb * step), np.float32) if lead else None
+    mel_of = _jit(_mel_of_spectrum)
+    for s in range(0, T, step):  # frames -> window -> FFT -> power and mel, one cache-sized block at a time
+        n = min(step, T - s); rows = max(1, nb) * n
+        np.multiply(fr[..., s:s+n, :], _window(n_fft), out=xb[:rows].reshape(*lead, n, n_fft))
+        D = _rfft(xb[:rows], out=Db[:rows])
+        if not lead: mel_of(D, M.indptr, M.indices, M.data, PT, out, s)
+        else:
+            mel_of(D, M.indptr, M.indices, M.data, PT, tmp, 0)
+            out[..., s:s+n] = np.moveaxis(tmp[:, :rows].reshape(n_mels, *lead, n), 0, -2)
+    return out
 
 def logmel(y:np.ndarray, # (n,) clip or (..., n) batch of windows
            sr:int=22050, # sample rate
@@ -147,7 +213,7 @@ def mfcc(y:np.ndarray, # (n,) clip or (..., n) batch of windows
     "MFCCs: DCT-II (orthonormal) of the log-mel spectrogram, as `librosa.feature.mfcc`."
     return librosa.feature.mfcc(S=logmel(y, sr, **mel_kw), n_mfcc=n_mfcc).astype(np.float32, copy=False)
 
-# %% ../nbs/01_features.ipynb #6fa3a26d
+# %% ../nbs/01_features.ipynb #9d434575
 def batch_transform(X:np.ndarray, # (n, win) windows
                     fn=logmel, # feature of a (b, win) batch -> (b, ...)
                     batch_size:int=256, # windows per call (bounds the STFT's memory)
@@ -165,7 +231,7 @@ def batch_transform(X:np.ndarray, # (n, win) windows
         out[i:i+len(F)] = F
     return out
 
-# %% ../nbs/01_features.ipynb #9d434575
+# %% ../nbs/01_features.ipynb #ca25ba9f
 def _running_median(x, k): # (rows, n) C-contiguous, odd k -> (rows, n)
     "Median of each length-k window along the last axis, edges reflected as scipy.ndimage's mode='reflect'."
     rows, n = x.shape
@@ -200,15 +266,6 @@ def _running_median(x, k): # (rows, n) C-contiguous, odd k -> (rows, n)
             out[r, c] = win[h]
     return out
 
-_JIT = {}  # numba-compiled kernels, compiled on first use (importing this module compiles nothing)
-
-def _jit(fn):
-    if fn.__name__ not in _JIT:
-        import numba
-        try: _JIT[fn.__name__] = numba.njit(cache=True, nogil=True)(fn)
-        except RuntimeError: _JIT[fn.__name__] = numba.njit(nogil=True)(fn)  # defined where no cache file can go (a notebook)
-    return _JIT[fn.__name__]
-
 def median_filter_1d(x:np.ndarray, # 2-D array of finite real values
                      size:int, # odd window length
                      axis:int=-1, # the axis to filter along (0 or 1, or -2 / -1)
@@ -231,7 +288,7 @@ def hpss(D:np.ndarray, # complex (1 + n_fft//2, frames) STFT
     mask_p = librosa.util.softmask(perc, harm, power=2, split_zeros=True)
     return (S * mask_h) * phase, (S * mask_p) * phase
 
-# %% ../nbs/01_features.ipynb #ca25ba9f
+# %% ../nbs/01_features.ipynb #0dc3c5e7
 KAGGLE_COLUMNS = [f'{f}_{s}' for f in ('chroma_stft', 'rms', 'spectral_centroid', 'spectral_bandwidth', 'rolloff',
                                       'zero_crossing_rate', 'harmony', 'perceptr') for s in ('mean', 'var')] + ['tempo'] \
                + [f'mfcc{i}_{s}' for i in range(1, 21) for s in ('mean', 'var')]  # the 57 feature columns, CSV order
@@ -264,7 +321,7 @@ def kaggle_features(y:np.ndarray, # one clip (1-D), e.g. load_audio(path) at 220
     for i, c in enumerate(librosa.feature.mfcc(S=log_mel, n_mfcc=20), 1): out[f'mfcc{i}_mean'], out[f'mfcc{i}_var'] = np.mean(c), np.var(c)
     return pd.Series({k: float(out[k]) for k in KAGGLE_COLUMNS}, dtype=np.float64)
 
-# %% ../nbs/01_features.ipynb #cb1893ab
+# %% ../nbs/01_features.ipynb #9a090063
 FEATURES_CACHE_VERSION = 2  # bump when a feature function's output changes for the same parameters
 PROCESS_MIN_FILES = 200  # backend=None, no joblib backend configured: threads below this many uncached files, processes from it
 
@@ -345,7 +402,7 @@ def extract_one(i:int, # the item's position in the input (returned as is)
 
 _paths_of, _extract_one = paths_of, extract_one  # older private names
 
-# %% ../nbs/01_features.ipynb #9772e7a5
+# %% ../nbs/01_features.ipynb #628956fd
 def _warn_skipped(skipped:list, n:int):
     if skipped:
         warnings.warn(f"skipped {len(skipped)} of {n} file(s) without features: "
@@ -423,7 +480,7 @@ def _unpack_set(a:dict)->FeatureSet:
     X = a['X'] if 'X' in a else [a[f'x{j}'] for j in range(len(a['index']))]
     return FeatureSet(X, a['index'], list(zip(a['skipped_path'].tolist(), a['skipped_reason'].tolist())))
 
-# %% ../nbs/01_features.ipynb #a701a4c5
+# %% ../nbs/01_features.ipynb #7d0e7372
 def kaggle_rows(y:np.ndarray, # one clip (1-D)
                 sr:int=22050, # its sample rate
                 segment_s:float|None=None, # None: the whole clip; else consecutive segments of this many seconds
@@ -461,7 +518,7 @@ def kaggle_features_table(tracks, # audio paths, or a tracks table with 'path' (
     out.attrs['skipped'] = fs.skipped
     return out
 
-# %% ../nbs/01_features.ipynb #ee345cbb
+# %% ../nbs/01_features.ipynb #e916ef4c
 def kaggle_agreement(ours:pd.DataFrame, # computed table (kaggle_features_table)
                      ref:pd.DataFrame, # published table (features_30_sec.csv)
                      tol:float=0.01, # relative tolerance counted in `within`
@@ -473,7 +530,7 @@ def kaggle_agreement(ours:pd.DataFrame, # computed table (kaggle_features_table)
     rel = (a.loc[common, KAGGLE_COLUMNS].astype(float) - b.loc[common, KAGGLE_COLUMNS]).abs() / b.loc[common, KAGGLE_COLUMNS].abs()
     return pd.DataFrame({'median_rel': rel.median(), 'max_rel': rel.max(), 'within': (rel <= tol).sum(), 'n': len(common)})
 
-# %% ../nbs/01_features.ipynb #e916ef4c
+# %% ../nbs/01_features.ipynb #771d8e47
 def plot_genre_spectrograms(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
                             path=None, # where to write the PNG (optional)
                             sr:int=22050, # sample rate

@@ -322,7 +322,7 @@ def kaggle_features(y:np.ndarray, # one clip (1-D), e.g. load_audio(path) at 220
     return pd.Series({k: float(out[k]) for k in KAGGLE_COLUMNS}, dtype=np.float64)
 
 # %% ../nbs/01_features.ipynb #9a090063
-FEATURES_CACHE_VERSION = 2  # bump when a feature function's output changes for the same parameters
+FEATURES_CACHE_VERSION = 3  # bump when a feature function's output changes for the same parameters (3: GIL-free mel sums)
 PROCESS_MIN_FILES = 200  # backend=None, no joblib backend configured: threads below this many uncached files, processes from it
 
 @dataclass
@@ -379,7 +379,7 @@ def _cache_key(path:str, fn, sr, params, offset, duration)->dict:
     try: st = os.stat(path); stamp = [st.st_size, st.st_mtime_ns]
     except OSError: stamp = [None, None]
     return dict(v=FEATURES_CACHE_VERSION, path=str(Path(path).resolve()), stamp=stamp, fn=_fn_name(fn), params=params,
-                sr=sr, offset=offset, duration=duration)
+                sr=sr, offset=offset, duration=duration, fft=FFT_BACKEND)  # MKL's and scipy's FFT differ in the last bits
 
 def extract_one(i:int, # the item's position in the input (returned as is)
                 path:str, # audio file

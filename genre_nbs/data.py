@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #4ebe1052
 from __future__ import annotations
-import hashlib, json, os, platform, re, tempfile, warnings
+import hashlib, json, os, platform, re, tempfile, threading, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -62,9 +62,11 @@ def shared_data_dir()->Path: # env GENRE_NBS_SHARED, else <repo>/../shared/data
     return (root.parent if root is not None else Path.cwd().parent)/'shared'/'data'
 
 # %% ../nbs/00_data.ipynb #5713f3b1
+_UMASK_LOCK = threading.Lock()  # two threads reading the umask at once could otherwise leave it at 0 for good
+
 def _umask()->int:
-    "The process umask (read without changing it for long)."
-    m = os.umask(0); os.umask(m); return m
+    "The process umask (read without changing it for long; one thread at a time)."
+    with _UMASK_LOCK: m = os.umask(0); os.umask(m); return m
 
 def _host()->str: return re.sub(r'[^\w-]', '_', platform.node() or 'host')
 
@@ -146,7 +148,7 @@ def cached_array(name:str, # cache file prefix, e.g. 'segments' or 'logmel'
         raise
     return arrays
 
-# %% ../nbs/00_data.ipynb #fbee1611
+# %% ../nbs/00_data.ipynb #e3c8c3bb
 def _sf_reason(e:Exception)->str:
     "libsndfile's message without the repeated path (its 'file does not exist' for an existing file means bad data)."
     msg = re.sub(r"^Error opening .*?: ", "", str(e)).strip() or type(e).__name__
@@ -190,7 +192,7 @@ def _decode(p:Path, offset:float, duration:float|None)->tuple: # ((n, channels) 
     except Exception as e2:
         raise AudioLoadError(p, f"not decodable as audio ({_sf_reason(sf_err)})") from sf_err
 
-# %% ../nbs/00_data.ipynb #4036ce08
+# %% ../nbs/00_data.ipynb #c5d7b6c4
 def load_audio(path, # audio file: wav, au, flac, ogg, mp3, ... (any rate, any channels, int or float PCM)
                sr:int=22050, # target sample rate
                offset:float=0.0, # start reading this many seconds in
@@ -212,7 +214,7 @@ def load_audio(path, # audio file: wav, au, flac, ogg, mp3, ... (any rate, any c
         y = librosa.resample(y, orig_sr=native, target_sr=sr, res_type='soxr_hq')
     return np.ascontiguousarray(y, dtype=np.float32)
 
-# %% ../nbs/00_data.ipynb #d3a399be
+# %% ../nbs/00_data.ipynb #5fa8876b
 GTZAN_LAYOUTS = ('genres', 'Data/genres_original', 'genres_original', '.') # where genre folders are looked for, under root
 
 def _is_audio(p:Path)->bool: return p.is_file() and p.suffix.lower() in AUDIO_EXTS and not p.name.startswith('.')
@@ -247,7 +249,7 @@ def _select_genres(found, genres, what:str)->list:
     if unknown: raise DatasetError(f"unknown genre(s) {unknown} for this {what} dataset; valid genres: {sorted(found)}")
     return sorted(set(genres))
 
-# %% ../nbs/00_data.ipynb #bf3b7e6e
+# %% ../nbs/00_data.ipynb #bda240f1
 def scan_gtzan(root, # dataset folder: holds genres/, Data/genres_original/, or the genre folders themselves
                genres=None, # genre names to keep (e.g. DSAE_GENRES); None keeps all found
               )->pd.DataFrame: # path, genre, track_id; sorted by genre then track_id
@@ -288,7 +290,7 @@ def scan_gtzan(root, # dataset folder: holds genres/, Data/genres_original/, or 
     df.attrs['root'] = str(root.absolute())
     return df
 
-# %% ../nbs/00_data.ipynb #93389a98
+# %% ../nbs/00_data.ipynb #8300dfe3
 FMA_COLUMNS = {('set','subset'): 'subset', ('set','split'): 'split', ('track','genre_top'): 'genre', ('artist','name'): 'artist'}
 FMA_SUBSETS = {'small': ('small',), 'medium': ('small','medium'), 'large': ('small','medium','large'), 'full': None}
 
@@ -327,7 +329,7 @@ def scan_fma(root, # folder holding fma_metadata/ and fma_<subset>/
     df.attrs['root'] = str(root.absolute())
     return df
 
-# %% ../nbs/00_data.ipynb #f924acad
+# %% ../nbs/00_data.ipynb #77c57d65
 def _split_lines(f:Path)->list: # [(track_id, genre, rest)]
     out = []
     for n, line in enumerate(f.read_text().splitlines(), 1):
@@ -367,7 +369,7 @@ def read_split_dir(split_dir, # folder holding Kereliuk *_filtered.txt or Sturm 
     raise DatasetError(f"'{sd}' holds no known split files: looked for {', '.join(f.name for f in ker.values())} "
                        f"(Kereliuk) and f1_evaluate.txt, f1_train.txt, ... (Sturm 3-fold)")
 
-# %% ../nbs/00_data.ipynb #6e0b33ff
+# %% ../nbs/00_data.ipynb #21b5e0e1
 SPLIT_PROTOCOLS = ('track', 'files', 'group', 'official')
 
 def _check_fracs(valid, test):
@@ -398,7 +400,7 @@ def _groups_of(tracks, group_col)->np.ndarray:
     na = pd.isna(g); g[na] = [f'__track{i}' for i in np.flatnonzero(na)]  # a track without a group is its own group
     return np.array([str(x) for x in g])
 
-# %% ../nbs/00_data.ipynb #ef66df2d
+# %% ../nbs/00_data.ipynb #6050d65c
 def _files_split(tracks, split_dir, kind, fold, valid, seed, missing)->np.ndarray:
     sp = read_split_dir(split_dir, kind=kind)
     sp = sp[sp.genre.isin(set(tracks.genre))]  # a genre subset uses the files' tracks of those genres only
@@ -462,7 +464,7 @@ def split_tracks(tracks:pd.DataFrame, # from scan_gtzan / scan_fma
         out = _files_split(tracks, split_dir, kind, fold, valid, seed, missing)
     return pd.Series(out, index=tracks.index, name='split', dtype=object)
 
-# %% ../nbs/00_data.ipynb #1cd6b1de
+# %% ../nbs/00_data.ipynb #2882a83c
 def leaky_split(n_segments:int, # number of segments
                 valid:float=0.15, # fraction of segments for validation
                 test:float=0.15, # fraction of segments for test
@@ -477,7 +479,7 @@ def leaky_split(n_segments:int, # number of segments
     out[perm[:nt]] = 'test'; out[perm[nt:nt+nv]] = 'valid'
     return out
 
-# %% ../nbs/00_data.ipynb #910784ae
+# %% ../nbs/00_data.ipynb #fa66d719
 def _too_short(n, need, what): raise ValueError(f"clip of {n} samples is shorter than {what} ({need} samples); pass pad=True to zero-pad")
 
 def _check_int(**kw):
@@ -537,7 +539,7 @@ def dsae_chunks(y:np.ndarray, # 1-D signal at 22050 Hz
         y = np.pad(y, (0, n_samples - len(y)))
     return y[:n_samples].reshape(-1, pool).mean(axis=1).reshape(-1, chunk)[:n_chunks].astype(np.float32)
 
-# %% ../nbs/00_data.ipynb #421c4857
+# %% ../nbs/00_data.ipynb #4ad697ac
 @dataclass
 class Segments:
     "Segments cut from tracks: X[i] came from row `track[i]` of the tracks table and has label `genres[y[i]]`."
@@ -561,7 +563,7 @@ def _file_stamp(p)->list:
     try: st = os.stat(p); return [str(p), st.st_size, st.st_mtime_ns]
     except OSError: return [str(p), None, None]
 
-# %% ../nbs/00_data.ipynb #fbf81baa
+# %% ../nbs/00_data.ipynb #856ceba0
 def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / scan_fma)
                   kind:str='fixed', # 'fixed' windows, 'random' windows, or 'dsae' chunks
                   win_s:float=2.0, # window length in seconds ('fixed', 'random')
@@ -618,19 +620,19 @@ def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / sc
     skipped = list(zip(a['skipped_path'].tolist(), a['skipped_reason'].tolist()))
     return Segments(a['X'], a['y'], a['track'], a['genres'].tolist(), skipped)
 
-# %% ../nbs/00_data.ipynb #9d3fbc28
+# %% ../nbs/00_data.ipynb #6c9cdea9
 import os, json, tempfile, math
 from pathlib import Path
 import numpy as np
 import soundfile as sf
 from scipy import signal
 
-# %% ../nbs/00_data.ipynb #6c9cdea9
+# %% ../nbs/00_data.ipynb #1eed0ba0
 def midi_hz(m): # MIDI note number(s); 69 = A4
     "Frequency in Hz of MIDI note `m` (equal temperament, A4 = 440 Hz)."
     return 440.0 * 2.0 ** ((np.asarray(m, dtype=float) - 69.0) / 12.0)
 
-# %% ../nbs/00_data.ipynb #1eed0ba0
+# %% ../nbs/00_data.ipynb #813a85b8
 def adsr(n:int, # length in samples
          sr:int, # sample rate
          attack:float=0.005, # linear rise, seconds
@@ -646,7 +648,7 @@ def adsr(n:int, # length in samples
     if r > 0: env[n - r:] *= np.linspace(1.0, 0.0, r)
     return env
 
-# %% ../nbs/00_data.ipynb #813a85b8
+# %% ../nbs/00_data.ipynb #1608a86c
 def additive(freq:float, # fundamental in Hz
              n:int, # length in samples
              sr:int, # sample rate
@@ -673,7 +675,7 @@ def additive(freq:float, # fundamental in Hz
         x *= np.exp(-np.outer(np.asarray(decays, dtype=float)[keep], t).astype(np.float32))
     return x.sum(0, dtype=np.float64)
 
-# %% ../nbs/00_data.ipynb #d4ca16bc
+# %% ../nbs/00_data.ipynb #c3b5da86
 INSTRUMENTS = dict(
     piano      = dict(n=10, tilt=1.3, attack=0.002, decay=1.0, sustain=0.0, release=0.08, kdecay=0.6, inharm=4e-4),
     epiano     = dict(n=4,  tilt=2.2, attack=0.003, decay=0.9, sustain=0.0, release=0.08, kdecay=1.5),
@@ -718,7 +720,7 @@ def render_note(inst:str, # key of INSTRUMENTS
     env = adsr(n, sr, s['attack'], s['decay'], s['sustain'], s['release'])
     return x * env
 
-# %% ../nbs/00_data.ipynb #b81a3dcd
+# %% ../nbs/00_data.ipynb #e00da717
 def filt(x:np.ndarray, # signal
          kind:str, # 'lowpass', 'highpass' or 'bandpass'
          cutoff, # Hz; a (lo, hi) pair for 'bandpass'
@@ -740,7 +742,7 @@ def distort(x:np.ndarray, # signal
     if kind == 'tanh': return np.tanh(x) / np.float32(np.tanh(drive))
     return np.clip(x, -1.0, 1.0)
 
-# %% ../nbs/00_data.ipynb #8cad962c
+# %% ../nbs/00_data.ipynb #099731a0
 def kick(sr:int, # sample rate
          rng:np.random.Generator, # noise source
          f0:float=120.0, # start pitch of the sweep, Hz
@@ -782,7 +784,7 @@ def hat(sr:int, # sample rate
         x = x + ring * additive(520.0, n, sr, np.ones(6), inharm=0.35) / 6
     return x * np.exp(-t / decay)
 
-# %% ../nbs/00_data.ipynb #330b2561
+# %% ../nbs/00_data.ipynb #5522b743
 CHORDS = {'maj': (0, 4, 7), 'min': (0, 3, 7), '5': (0, 7, 12), 'sus4': (0, 5, 7), 'dim': (0, 3, 6),
           '6': (0, 4, 7, 9), '7': (0, 4, 7, 10), 'maj7': (0, 4, 7, 11), 'm7': (0, 3, 7, 10), 'm7b5': (0, 3, 6, 10),
           '9': (0, 4, 7, 10, 14), 'maj9': (0, 4, 7, 11, 14), 'm9': (0, 3, 7, 10, 14), '13': (0, 4, 10, 14, 21)}
@@ -801,7 +803,7 @@ def chord_notes(root:int, # pitch class of the chord root (0 = C)
     for _ in range(inversion % len(notes)): notes = notes[1:] + [notes[0] + 12]
     return notes
 
-# %% ../nbs/00_data.ipynb #5522b743
+# %% ../nbs/00_data.ipynb #cfd5d991
 PROGRESSIONS = {
     'pop_axis':    [(0, 'maj'), (7, 'maj'), (9, 'min'), (5, 'maj')],                      # I V vi IV
     'pop_50s':     [(0, 'maj'), (9, 'min'), (5, 'maj'), (7, 'maj')],                      # I vi IV V
@@ -834,7 +836,7 @@ PROGRESSIONS = {
     'minor_two':   [(0, 'min'), (10, 'maj')],
 }
 
-# %% ../nbs/00_data.ipynb #e7d828b9
+# %% ../nbs/00_data.ipynb #db906a85
 def step_times(n_steps:int, # number of 16th-note steps
                bpm:float, # tempo in beats per minute
                swing:float=0.5, # position of the off-beat 8th as a fraction of the beat
@@ -855,7 +857,7 @@ def pattern_notes(pattern:str, # one bar of steps, e.g. 'R---5---'
         out.append((i, j - i, c))
     return out
 
-# %% ../nbs/00_data.ipynb #db906a85
+# %% ../nbs/00_data.ipynb #3af949d6
 DRUM_PATTERNS = {  # voice -> one 4/4 bar of 16 steps (3/4 patterns have 12)
     'backbeat':    dict(kick='X.......X.x.....', snare='....X.......X...', hat='x.x.x.x.x.x.x.x.'),
     'rock2':       dict(kick='X.....x.X.......', snare='....X.......X..o', hat='x.x.x.x.x.x.x.x.'),
@@ -916,7 +918,7 @@ BASS_PATTERNS = {
     'waltz':      'R---5---5---',
 }
 
-# %% ../nbs/00_data.ipynb #944761f6
+# %% ../nbs/00_data.ipynb #ede3a759
 KITS = {
     'acoustic': dict(kick_f0=(90, 140), kick_f1=(45, 60), kick_decay=(0.12, 0.3), click=(0.05, 0.2),
                      snare_tone=(170, 230), snare_decay=(0.1, 0.2), snappy=(0.5, 0.8), hat_decay=(0.02, 0.06),
@@ -1070,7 +1072,7 @@ def draw_recipe(genre:str, # one of GTZAN_GENRES
     d['ghost'] = _draw(rng, r.get('ghost', (0.0, 0.05)))
     return d
 
-# %% ../nbs/00_data.ipynb #c3462cc6
+# %% ../nbs/00_data.ipynb #2dbf9cbb
 def _place(buf:np.ndarray, x:np.ndarray, t:float, sr:int, gain:float=1.0):
     "Add `x*gain` into `buf` starting at time `t` (cut at the end)."
     i = int(round(t * sr))
@@ -1101,7 +1103,7 @@ def render_notes(notes:list, # (onset s, duration s, MIDI pitch, velocity)
         _place(buf, cache[key], t, sr, vel)
     return buf
 
-# %% ../nbs/00_data.ipynb #2dbf9cbb
+# %% ../nbs/00_data.ipynb #7b4885f8
 def render_drums(r:dict, # drawn recipe (see `draw_recipe`)
                  grid:np.ndarray, # onset time of every step
                  steps:int, # steps per bar
@@ -1138,7 +1140,7 @@ def render_drums(r:dict, # drawn recipe (see `draw_recipe`)
                 _place(buf, x, t, sr, g * vel[c] * rng.uniform(0.85, 1.0))
     return buf
 
-# %% ../nbs/00_data.ipynb #7b4885f8
+# %% ../nbs/00_data.ipynb #541430ea
 SCALES = {'major': (0, 2, 4, 5, 7, 9, 11), 'minor': (0, 2, 3, 5, 7, 8, 10), 'major_pent': (0, 2, 4, 7, 9),
           'minor_pent': (0, 3, 5, 7, 10), 'blues': (0, 3, 5, 6, 7, 10)}
 
@@ -1214,7 +1216,7 @@ def lead_notes(r:dict, grid:np.ndarray, steps:int, rng:np.random.Generator)->lis
             notes.append((grid[b0 * steps + s], min(nxt - s, 4) * step_s * 0.9, pitches[w], rng.uniform(0.7, 1.0)))
     return notes
 
-# %% ../nbs/00_data.ipynb #35f22aa9
+# %% ../nbs/00_data.ipynb #b109e469
 def _rms(x): return float(np.sqrt(np.square(x).mean())) if len(x) else 0.0
 
 def _rms_norm(x):
@@ -1245,7 +1247,7 @@ def master(y:np.ndarray, # the mix
     y = y + 10 ** (r['noise_db'] / 20) * _rms_norm(noise) * _rms(y)
     return distort(y, r['limit']) if r['limit'] > 1.05 else y
 
-# %% ../nbs/00_data.ipynb #b109e469
+# %% ../nbs/00_data.ipynb #90e2edf8
 def synthesize_track(genre:str, # one of GTZAN_GENRES
                      seed:int, # non-negative integer; same seed and genre -> identical audio
                      duration:float=30.0, # seconds
@@ -1287,7 +1289,7 @@ def synthesize_track(genre:str, # one of GTZAN_GENRES
     y = y / (np.abs(y).max() + 1e-12) * rng.uniform(0.5, 0.95)
     return y.astype(np.float32)
 
-# %% ../nbs/00_data.ipynb #f7030f62
+# %% ../nbs/00_data.ipynb #9681ce2f
 SYNTH_VERSION = 2  # bump when the generator's output changes, so old sets are regenerated
 
 def _track_seed(seed:int, genre:str, i:int)->int:

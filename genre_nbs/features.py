@@ -138,18 +138,19 @@ def _mel_of_spectrum(D, indptr, indices, data, PT, out, s): # (R, F) complex64 -
             w, p = data[k], PT[indices[k], :R]
             for r in range(R): o[r] += w * p[r]
 
-_BUFFERS = {}  # (thread id, rows, n_fft) -> scratch blocks of mel_power, reused from one call to the next
+_BUFFERS = {}  # (thread id, n_fft) -> scratch blocks of mel_power, reused from one call to the next
 
-def _block_buffers(rows:int, n_fft:int): # this thread's (rows, n_fft) float32, (rows, F) complex64, (F, rows) float32
-    "Scratch blocks for `mel_power`, one set per thread, so that a clip's blocks do not allocate (and page-fault) anew."
+def _block_buffers(rows:int, n_fft:int): # this thread's (>= rows, n_fft) float32, (>= rows, F) complex64, (F, >= rows) float32
+    "Scratch blocks for `mel_power`, one set per thread and FFT size, so that a clip's blocks do not allocate anew."
     F = 1 + n_fft // 2
-    make = lambda: (np.empty((rows, n_fft), np.float32), np.empty((rows, F), np.complex64), np.empty((F, rows), np.float32))
-    key = (threading.get_ident(), rows, n_fft)
-    if key not in _BUFFERS:
-        if rows > 4 * _BLOCK_FRAMES: return make()  # a huge batch: not kept
+    make = lambda n: (np.empty((n, n_fft), np.float32), np.empty((n, F), np.complex64), np.empty((F, n), np.float32))
+    if rows > 4 * _BLOCK_FRAMES: return make(rows)  # a huge batch: not kept
+    key = (threading.get_ident(), n_fft)
+    b = _BUFFERS.get(key)
+    if b is None or b[0].shape[0] < rows:
         if len(_BUFFERS) > 64: _BUFFERS.clear()  # threads come and go: keep the cache bounded
-        _BUFFERS[key] = make()
-    return _BUFFERS[key]
+        b = _BUFFERS[key] = make(max(rows, _BLOCK_FRAMES))  # clips of any length share one set (~5 MB at n_fft 2048)
+    return b
 
 def stft_power(y:np.ndarray, # (n,) float32 clip or (..., n) batch
                n_fft:int=2048, # FFT size (= window length)

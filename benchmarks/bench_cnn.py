@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 from genre_nbs.cnn import (huang_cnn, train_cnn, make_classifier, save_classifier, load_classifier, predict_tracks,
                            classify_audio, track_features, fixed_crops, apply_norm, LOGMEL_INPUT)
-from genre_nbs.data import load_audio, scan_gtzan, shared_data_dir, synthesize_track
+from genre_nbs.data import load_audio, scan_gtzan, shared_data_dir
+from genre_nbs.synthetic import synthesize_track
 
 QUICK = '--quick' in sys.argv
 REPO = Path(__file__).resolve().parents[1]
@@ -65,7 +66,7 @@ def run(quick:bool=QUICK)->dict:
             paths = list(scan_gtzan(root)['path']) if root.exists() else []
             what = 'real gtzan-sample'
             if not paths:
-                from genre_nbs.data import make_synthetic_gtzan
+                from genre_nbs.synthetic import make_synthetic_gtzan
                 paths = list(scan_gtzan(make_synthetic_gtzan(Path(d) / 'syn', n_per_genre=2))['path']); what = 'synthetic'
             paths = paths[:10] if quick else paths
             t = time.perf_counter(); predict_tracks(clf, paths); dt = time.perf_counter() - t

@@ -17,7 +17,8 @@ Usage: nice .venv/bin/python benchmarks/bench_features.py [--quick]
 """
 import argparse, os, sys
 from pathlib import Path
-from genre_nbs.data import shared_data_dir, scan_gtzan, make_synthetic_gtzan
+from genre_nbs.data import shared_data_dir, scan_gtzan
+from genre_nbs.synthetic import make_synthetic_gtzan
 
 def clips(n, synthetic, tmp):
     sample = shared_data_dir()/'gtzan-sample'

@@ -19,7 +19,8 @@ def main(argv=None):
     ap.add_argument('--out', default='data/runs/seq2seq')
     ap.add_argument('--fig-dir', default=None)
     a = ap.parse_args(argv)
-    from genre_nbs.data import make_synthetic_gtzan, scan_gtzan, split_tracks
+    from genre_nbs.data import scan_gtzan, split_tracks
+    from genre_nbs.synthetic import make_synthetic_gtzan
     from genre_nbs.seq2seq import run_latent_experiment
     root = make_synthetic_gtzan() if a.data == 'synthetic' else Path(a.data)
     tracks = scan_gtzan(root)

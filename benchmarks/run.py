@@ -70,7 +70,7 @@ def section_features(quick):
     from bench_features import clips, worker_peak_mb
     from genre_nbs.data import shared_data_dir
     from genre_nbs.features import (extract_features, logmel, kaggle_features_table, kaggle_agreement, kaggle_features,
-                                    DEFAULT_MEL, PROCESS_MIN_FILES, _executor)
+                                    DEFAULT_MEL, PROCESS_MIN_FILES, choose_executor)
     warnings.simplefilter('ignore')
     tmp = tempfile.TemporaryDirectory(); t = Path(tmp.name)
     n, n_k = (10, 4) if quick else (50, 16)
@@ -80,7 +80,7 @@ def section_features(quick):
     # warm-up of this process for both paths (imports, first STFT / filterbank, numba's compiled kernels from disk)
     z = np.random.default_rng(0).normal(size=22050 * 3).astype(np.float32)
     librosa.power_to_db(librosa.feature.melspectrogram(y=z, sr=22050)); logmel(z); kaggle_features(z); naive_kaggle(paths[0])
-    ex = _executor(list(range(n)), -1, None)
+    ex = choose_executor(n, -1, None)
     out = dict(n=len(paths), n_kaggle=len(kpaths), clips=what, reps=reps, k_reps=k_reps, cpu_count=os.cpu_count(),
                executor=f"{ex[0]} {ex[2]}" if ex else 'this process', process_min_files=PROCESS_MIN_FILES)
 
@@ -147,7 +147,8 @@ def logmel_summary(y, sr=22050, **kw):
 def memory_run(n):
     "extract_features over n tracks (the shared clips repeated by path), in this fresh process: seconds and peaks."
     from bench_features import worker_peak_mb
-    from genre_nbs.data import shared_data_dir, scan_gtzan, make_synthetic_gtzan
+    from genre_nbs.data import shared_data_dir, scan_gtzan
+    from genre_nbs.synthetic import make_synthetic_gtzan
     from genre_nbs.features import extract_features
     warnings.simplefilter('ignore')
     sample = shared_data_dir()/'gtzan-sample'
@@ -155,8 +156,8 @@ def memory_run(n):
     if sample.is_dir(): base, what = list(scan_gtzan(sample).path), 'shared 30 s GTZAN clips repeated by path'
     else: base, what = list(scan_gtzan(make_synthetic_gtzan(Path(tmp.name), n_per_genre=5, duration=30.0)).path), 'generated 30 s clips repeated'
     paths = (base * (n // len(base) + 1))[:n]
-    from genre_nbs.features import _executor
-    ex = _executor(list(range(n)), -1, None)
+    from genre_nbs.features import choose_executor
+    ex = choose_executor(n, -1, None)
     secs, fs = timed(lambda: extract_features(paths, logmel_summary, n_jobs=-1, progress=False))
     assert len(fs) == n
     w, k = worker_peak_mb()

@@ -11,17 +11,23 @@ import pandas as pd
 import keras
 from keras import layers
 import tensorflow as tf
-from .data import Segments, make_segments, leaky_split, split_tracks, load_audio, AudioLoadError
-from .features import logmel
+import shutil
+from .data import (DSAE_GENRES, Segments, make_segments, leaky_split, split_tracks, load_audio, AudioLoadError,
+                            check_positive_int, write_json)
+from .features import DSAE_INPUT, clip_inputs, input_config, logmel
+from .metrics import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_history,
+                               plot_embedding_pair, save_figure)
+from .training import training_key, fit_epochs, shuffled_epoch
+from .families import (Predictor, RunContext, TrainJob, job_inputs, load_model_dir, register_family,
+                                register_knobs, register_model, register_paper_result, result_row, save_model_dir)
 from .baselines import two_layer_classifier
-from .evaluation import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_history,
-                                  plot_embedding, save_model_dir, load_model_dir, training_key, fit_epochs, shuffled_epoch)
 
 # %% auto #0
-__all__ = ['HISTORY_KEYS', 'DSAE_INPUT', 'compile_dsae', 'build_dsae', 'build_autoencoder', 'encode', 'logits', 'predict_proba',
-           'standardize', 'reconstruct', 'reconstruction_mse', 'fit_dsae', 'toy_segments', 'attach_head', 'save_dsae',
-           'dsae_splits', 'plot_embedding_pair', 'run_dsae_experiment', 'table1', 'gamma_sweep', 'plot_gamma_sweep',
-           'logmel_segments']
+__all__ = ['HISTORY_KEYS', 'compile_dsae', 'build_dsae', 'build_autoencoder', 'encode', 'logits', 'predict_proba', 'standardize',
+           'reconstruct', 'reconstruction_mse', 'fit_dsae', 'toy_segments', 'attach_head', 'save_dsae',
+           'train_autoencoder_job', 'AutoencoderPredictor', 'dsae_splits', 'run_dsae_experiment', 'table1',
+           'gamma_sweep', 'plot_gamma_sweep', 'logmel_segments', 'dsae_tracks', 'run_dsae_family',
+           'run_dsae_leaky_family']
 
 # %% ../nbs/03_autoencoders.ipynb #5d09f1e9
 def _dense(units, activation, seed, i, name):
@@ -29,14 +35,9 @@ def _dense(units, activation, seed, i, name):
     return layers.Dense(units, activation=activation, name=name,
                         kernel_initializer=keras.initializers.GlorotUniform(seed=seed*100 + i))
 
-def _check_pos_int(**kw):
-    for k, v in kw.items():
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-            raise ValueError(f"{k} must be a positive integer, got {v!r}")
-
 def _autoencoder_graph(n_in:int, code_dim:int, dropout:float, seed:int)->tuple: # (input, code, reconstruction)
     "The DSAE encoder and decoder as Keras tensors; layer names are the API of `encode` and friends."
-    _check_pos_int(n_in=n_in, code_dim=code_dim, seed=seed + 1)
+    check_positive_int(n_in=n_in, code_dim=code_dim, seed=seed + 1)
     if not 0 <= dropout < 1: raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     x = keras.Input((n_in,), name='x')
     h = layers.Normalization(axis=-1, name='standardize')(x)
@@ -54,7 +55,7 @@ def _autoencoder_graph(n_in:int, code_dim:int, dropout:float, seed:int)->tuple: 
 
 def _head(code, n_classes:int, seed:int):
     "Softmax head on the code: 32 tanh -> 16 tanh -> logits -> probs."
-    _check_pos_int(n_classes=n_classes)
+    check_positive_int(n_classes=n_classes)
     if n_classes < 2: raise ValueError(f"n_classes must be at least 2, got {n_classes}")
     c = _dense(32, 'tanh', seed, 8, 'head_1')(code)
     c = _dense(16, 'tanh', seed, 9, 'head_2')(c)
@@ -216,7 +217,7 @@ def fit_dsae(model, # compiled model from build_dsae / build_autoencoder / attac
              checkpoint=None, # folder for the training state after every epoch; a rerun resumes from it (None: off)
             )->dict: # history: loss, recon_loss, ce_loss, accuracy and val_* lists, one value per epoch
     "Train in place, one seeded shuffle and `model.fit` call per epoch; return the per-epoch history."
-    _check_pos_int(epochs=epochs, batch_size=batch_size)
+    check_positive_int(epochs=epochs, batch_size=batch_size)
     if getattr(model, 'optimizer', None) is None or not model.compiled:
         raise ValueError("model is not compiled (load_model_dir loads for inference): call compile_dsae(model, gamma) first")
     X_train = _as_X(X_train, model)
@@ -262,8 +263,6 @@ def attach_head(ae, # a trained autoencoder (or DSAE)
     return compile_dsae(model, 0.0, lr, **compile_kw)
 
 # %% ../nbs/03_autoencoders.ipynb #fb519a36
-DSAE_INPUT = {'kind': 'dsae', 'sr': 22050, 'n_samples': 600000, 'pool': 40, 'chunk': 500, 'n_chunks': 20}
-
 def save_dsae(model, # trained DSAE, autoencoder or probe model
               out_dir, # model directory to write
               genres, # genre names, label order
@@ -278,6 +277,42 @@ def save_dsae(model, # trained DSAE, autoencoder or probe model
     if 'probs' in outs and len(genres) != model.get_layer('logits').units:
         raise ValueError(f"{len(genres)} genres given but the model has {model.get_layer('logits').units} outputs")
     return save_model_dir(out_dir, cfg, genres, keras_model=model)
+
+register_model('ae', inputs=('dsae',), embedding='the 64-d code')  # the names saved models carry;
+register_model('dsae', inputs=('dsae',), embedding='the 64-d code');  # their trainer and predictor follow below
+
+# %% ../nbs/03_autoencoders.ipynb #a29bfd1c
+def train_autoencoder_job(job:TrainJob)->Path: # the model directory
+    "Train the DSAE (or the vanilla autoencoder) on the job's training chunks and save it."
+    X, yy, side = job_inputs(job)
+    m = {s: side == s for s in ('train', 'valid', 'test')}
+    kd = job.knobs['dsae']; ep = job.epochs or kd['epochs']
+    if job.name == 'dsae':
+        net = build_dsae(X.shape[1], len(job.genres), gamma=kd['gamma'], lr=kd['lr'], seed=job.seed)
+        fit_dsae(net, X[m['train']], yy[m['train']], X[m['valid']], yy[m['valid']], epochs=ep, batch_size=kd['batch_size'],
+                 seed=job.seed, checkpoint=job.checkpoint)
+        metrics = {s: float((predict_proba(net, X[v]).argmax(1) == yy[v]).mean()) for s, v in m.items() if v.any()}
+    else:
+        net = build_autoencoder(X.shape[1], lr=kd['lr'], seed=job.seed)
+        fit_dsae(net, X[m['train']], None, X[m['valid']], None, epochs=ep, batch_size=kd['batch_size'], seed=job.seed,
+                 checkpoint=job.checkpoint)
+        metrics = {}
+    return save_dsae(net, job.out, job.genres, input=input_config(job.input), epochs=ep, seed=job.seed, gamma=kd['gamma'], lr=kd['lr'],
+                     trained_on=job.trained_on, metrics=metrics, train_seconds=round(time.time() - job.started, 1))
+
+# %% ../nbs/03_autoencoders.ipynb #8d9591ff
+class AutoencoderPredictor(Predictor):
+    "A saved DSAE or autoencoder: the clip's DSAE chunks through the model, averaged over the clip."
+    def n_outputs(self):
+        try: return int(self.model.get_layer('probs').output.shape[-1])
+        except ValueError: return None  # an autoencoder without a head
+    def _chunks(self, y, sr): X = clip_inputs(y, sr, self.config['input']); return X.reshape(len(X), -1)
+    def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
+        if self.name == 'ae': return super().predict_proba(y, sr)  # EmbeddingOnlyError
+        return predict_proba(self.model, self._chunks(y, sr)).mean(0)
+    def embed(self, y, sr:int)->np.ndarray: return encode(self.model, self._chunks(y, sr)).mean(0) # the mean 64-d code
+
+for _name in ('ae', 'dsae'): register_model(_name, train=train_autoencoder_job, predictor=AutoencoderPredictor)
 
 # %% ../nbs/03_autoencoders.ipynb #7d761414
 def dsae_splits(segs:Segments, # segments (make_segments(kind='dsae') or any Segments)
@@ -295,27 +330,6 @@ def dsae_splits(segs:Segments, # segments (make_segments(kind='dsae') or any Seg
     empty = [s for s, p in parts.items() if len(p) == 0]
     if empty: raise ValueError(f"protocol {protocol!r} left no segments in {empty}: too few tracks ({len(tracks)})")
     return parts
-
-# %% ../nbs/03_autoencoders.ipynb #ffadbeff
-def plot_embedding_pair(Za, # (n, d) embedding of the first model
-                        Zb, # (n, d') embedding of the second model
-                        labels, # (n,) genre index of each row
-                        genres, # genre names
-                        titles=('vanilla AE', 'DSAE'), # panel titles
-                        method:str='pca', # 'pca' or 'tsne'
-                        path=None, # PNG to write (optional)
-                        suptitle:str|None=None, # figure title
-                       ):
-    "Two embeddings of the same examples side by side, coloured by genre (DSAE paper, Figures 5 and 6)."
-    import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, 2, figsize=(9, 4))
-    for Z, ax, t in zip((Za, Zb), axs, titles): plot_embedding(Z, labels, genres, method=method, ax=ax, title=t)
-    if suptitle: fig.suptitle(suptitle)
-    fig.tight_layout()
-    plt.close(fig)
-    if path is not None:
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=120, bbox_inches='tight')
-    return fig
 
 # %% ../nbs/03_autoencoders.ipynb #0e867e3f
 def _scores(probs, parts)->dict:
@@ -403,7 +417,7 @@ def run_dsae_experiment(tracks:pd.DataFrame, # tracks table (scan_gtzan), e.g. t
                                 titles=('vanilla AE + head on frozen code', 'DSAE'), path=out/'fig6_logits_pca.png',
                                 suptitle=f'{nc}-d logits, test segments, PCA ({tag})')
         if save_model: save_dsae(dsae, out/'dsae', genres, input=input, gamma=gamma, epochs=epochs, seed=seed, protocol=protocol, lr=lr)
-        (out/'metrics.json').write_text(json.dumps({k: v for k, v in res.items()}, indent=1))
+        write_json(out/'metrics.json', res)
     return res
 
 def table1(res:dict)->pd.DataFrame: # rows: models; columns: train/dev/test accuracy (segments) and voted test tracks
@@ -459,9 +473,7 @@ def plot_gamma_sweep(df:pd.DataFrame, # gamma_sweep output
     a1.legend(fontsize=7)
     if title: fig.suptitle(title)
     fig.tight_layout(); plt.close(fig)
-    if path is not None:
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True); fig.savefig(path, dpi=120, bbox_inches='tight')
-    return fig
+    return save_figure(fig, path)
 
 # %% ../nbs/03_autoencoders.ipynb #e4f3df2a
 def logmel_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
@@ -472,7 +484,7 @@ def logmel_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
                     genres=None, # label order (default: sorted genres of tracks)
                    )->Segments: # X (n_tracks * n_chunks, n_mels) mean log-mel (dB) per piece
     "Mean log-mel spectrum of each of the DSAE's 20 pieces per clip; unreadable clips are skipped with a warning."
-    _check_pos_int(n_mels=n_mels, n_chunks=n_chunks, n_samples=n_samples)
+    check_positive_int(n_mels=n_mels, n_chunks=n_chunks, n_samples=n_samples)
     genres = sorted(set(tracks.genre)) if genres is None else list(genres)
     X, y, trk, skipped = [], [], [], []
     for i, (p, g) in enumerate(zip(tracks.path, tracks.genre)):
@@ -484,3 +496,64 @@ def logmel_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
         y += [genres.index(g)] * n_chunks; trk += [i] * n_chunks
     if not X: raise ValueError(f"none of the {len(tracks)} tracks could be read")
     return Segments(np.concatenate(X).astype(np.float32), np.array(y), np.array(trk), genres, skipped)
+
+# %% ../nbs/03_autoencoders.ipynb #e0c0fbfa
+def dsae_tracks(tracks:pd.DataFrame, # the dataset's tracks
+               )->tuple: # (tracks, 'DSAE 4 genres' or 'all genres')
+    "The DSAE paper's four genres when all are present, else every genre."
+    if set(DSAE_GENRES) <= set(tracks['genre']):
+        return tracks[tracks['genre'].isin(DSAE_GENRES)].reset_index(drop=True), 'DSAE 4 genres'
+    return tracks.reset_index(drop=True), 'all genres'
+
+def _dsae_rows(res, protocol, subset, names, seconds):
+    "Result rows of the models of one `run_dsae_experiment` result (macro F1 of the DSAE over test segments)."
+    rows = []
+    for key, model in names.items():
+        if key not in res['models']: continue
+        v = res['models'][key]
+        f1 = None
+        if key == 'dsae': f1 = float(pd.DataFrame(res['table2']).set_index('genre').loc['macro avg', 'f1'])
+        lo, hi = v['test_track_acc_ci']
+        rows.append(result_row(model, 'dsae chunks', protocol, None, train_acc=v['train_acc'], valid_acc=v['valid_acc'],
+                               test_acc=v['test_acc'], macro_f1=f1, track_acc=v['test_track_acc'], track_lo=lo, track_hi=hi,
+                               n_test_tracks=v['n_test_tracks'], genres_used=subset, seconds=seconds,
+                               note='DSAE rows: macro F1 over test segments (Table 2 of the paper), not tracks' if f1 is not None else None,
+                               **({'recon_mse': v['test_recon_mse']} if 'test_recon_mse' in v else {})))
+    return rows
+
+# %% ../nbs/03_autoencoders.ipynb #ef6d5987
+def run_dsae_family(ctx:RunContext, k:dict, leaky:bool=False)->list:
+    "The DSAE paper's Table 1 (two-layer NN, DSAE, vanilla AE + head) on the track split, or the DSAE alone on the leaky split."
+    tr, subset = dsae_tracks(ctx.tracks)
+    segs = make_segments(tr, kind='dsae', cache_dir=ctx.cache_dir, progress=False)
+    protocol = 'leaky' if leaky else 'track'
+    stem = 'dsae_leaky' if leaky else 'dsae'
+    work = ctx.work/stem
+    t0 = time.time()
+    res = run_dsae_experiment(tr, protocol=protocol, gamma=k['gamma'], epochs=k['epochs'], seed=ctx.seed, out_dir=work,
+                              batch_size=k['batch_size'], lr=k['lr'], segments=segs, baseline=not leaky, vanilla=not leaky,
+                              checkpoint=ctx.checkpoint)
+    moves = {'confusion_dsae.png': f'{stem}_confusion.png', 'fig3_accuracy.png': f'{stem}_accuracy.png',
+             'fig5_codes_pca.png': 'dsae_codes_pca.png', 'fig6_logits_pca.png': 'dsae_logits_pca.png'}
+    figs = []
+    for a, b in moves.items():
+        if (work/a).exists(): shutil.copyfile(work/a, ctx.out/b); figs.append(b)
+    rows = _dsae_rows(res, protocol, subset, {'two_layer_nn': 'two_layer_nn', 'dsae': 'dsae', 'ae_probe': 'ae'},
+                      round(time.time() - t0, 1))
+    for r in rows:
+        r['figures'] = figs
+        if r['model'] == 'ae': r['input'] = 'dsae chunks (frozen AE code + head)'
+    return rows
+
+def run_dsae_leaky_family(ctx:RunContext, k:dict)->list:
+    "The DSAE alone on the paper's leaky segment split (`--protocol leaky`)."
+    return run_dsae_family(ctx, k, leaky=True)
+
+# %% ../nbs/03_autoencoders.ipynb #b5c1b554
+_SAWHNEY = "Sawhney, Vasavada & Wang (Stanford): GTZAN classical/jazz/metal/pop, ~1 s pooled segments, segment-level (leaky) split"
+register_paper_result('dsae', 'dsae chunks', 0.653, _SAWHNEY + "; Patakula et al. reproduction: 58.4%", train=0.949)
+register_paper_result('two_layer_nn', 'dsae chunks', 0.364, _SAWHNEY)
+register_knobs('dsae', quick=dict(epochs=40, batch_size=64, lr=1e-3, gamma=0.9),
+               full=dict(epochs=200, batch_size=512, lr=1e-4, gamma=0.9), tiny=dict(epochs=2, batch_size=64, lr=1e-3, gamma=0.9))
+register_family('dsae', run_dsae_family, models=('two_layer_nn', 'dsae', 'ae'), knobs='dsae')
+register_family('dsae_leaky', run_dsae_leaky_family, models=('dsae',), knobs='dsae');

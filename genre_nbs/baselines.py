@@ -22,13 +22,19 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import (GridSearchCV, ParameterGrid, PredefinedSplit, StratifiedKFold,
                                      StratifiedGroupKFold, cross_validate, train_test_split)
 from sklearn.utils.validation import check_is_fitted
-from .evaluation import accuracy_ci, training_key, fit_epochs, shuffled_epoch
-from .data import read_split_dir, shared_data_dir
+from .data import read_split_dir, shared_data_dir, make_segments
+from .features import HUANG_MEL, HUANG_WIN_S, batch_transform, clip_inputs, input_config, kaggle_matrix, logmel
+from .metrics import accuracy_ci, class_probabilities, score_model
+from .training import training_key, fit_epochs, shuffled_epoch
+from .families import (Predictor, RunContext, TrainJob, job_inputs, register_family, register_knobs,
+                                register_model, result_row, save_model_dir, MODELS)
 
 # %% auto #0
-__all__ = ['HUANG_FFNN_UNITS', 'KAGGLE_META_COLS', 'two_layer_nn', 'ffnn', 'KerasClassifier', 'flatten', 'huang_svm', 'huang_knn',
-           'huang_ffnn', 'two_layer_classifier', 'latent_rf', 'latent_logreg', 'evaluate_on_codes', 'select_and_fit',
-           'final_test', 'huang_models', 'huang_table', 'load_kaggle_table', 'kaggle_models', 'kaggle_table_benchmark']
+__all__ = ['HUANG_FFNN_UNITS', 'KAGGLE_META_COLS', 'two_layer_net', 'ffnn_net', 'KerasClassifier', 'flatten', 'huang_svm',
+           'huang_knn', 'ffnn_classifier', 'two_layer_classifier', 'latent_rf', 'latent_logreg', 'evaluate_on_codes',
+           'select_and_fit', 'final_test', 'huang_models', 'huang_table', 'huang_estimator', 'train_baseline_job',
+           'BaselinePredictor', 'run_kaggle_family', 'run_huang_family', 'load_kaggle_table', 'kaggle_models',
+           'kaggle_table_benchmark']
 
 # %% ../nbs/02_baselines.ipynb #26f9bce5
 HUANG_FFNN_UNITS = (2048, 1024, 512, 256, 128, 64)
@@ -37,7 +43,7 @@ def _check_sizes(n_in, n_classes):
     if int(n_in) < 1: raise ValueError(f"n_in must be >= 1, got {n_in}")
     if int(n_classes) < 2: raise ValueError(f"n_classes must be >= 2, got {n_classes}")
 
-def two_layer_nn(n_in:int, # input features
+def two_layer_net(n_in:int, # input features
                  n_classes:int, # output classes
                  hidden:int=128, # tanh units of the one hidden layer
                 )->keras.Model: # uncompiled Keras model
@@ -46,7 +52,7 @@ def two_layer_nn(n_in:int, # input features
     return keras.Sequential([keras.Input((int(n_in),)), keras.layers.Dense(hidden, activation='tanh'),
                              keras.layers.Dense(int(n_classes), activation='softmax')], name='two_layer_nn')
 
-def ffnn(n_in:int, # input features
+def ffnn_net(n_in:int, # input features
          n_classes:int, # output classes
          units:tuple=HUANG_FFNN_UNITS, # widths of the hidden ReLU layers
         )->keras.Model: # uncompiled Keras model
@@ -59,7 +65,7 @@ def ffnn(n_in:int, # input features
 class KerasClassifier(ClassifierMixin, BaseEstimator):
     "sklearn classifier around a Keras builder `build(n_in, n_classes, **build_kwargs)` with a softmax output."
     def __init__(self,
-                 build=two_layer_nn, # callable(n_in, n_classes, **build_kwargs) -> uncompiled Keras model
+                 build=two_layer_net, # callable(n_in, n_classes, **build_kwargs) -> uncompiled Keras model
                  build_kwargs:dict|None=None, # extra arguments for `build`
                  epochs:int=50, # maximum training epochs
                  batch_size:int=32, # minibatch size
@@ -157,14 +163,14 @@ def huang_knn(n_components:int=15, # principal components the kNN sees
     return Pipeline([('flat', flatten()), ('scale', StandardScaler() if standardise else 'passthrough'),
                      ('pca', PCA(n_components, random_state=seed)), ('knn', KNeighborsClassifier(k, weights='distance'))])
 
-def huang_ffnn(epochs:int=100, # maximum epochs (early stopping on validation data when given)
+def ffnn_classifier(epochs:int=100, # maximum epochs (early stopping on validation data when given)
                batch_size:int=100, # Huang: 100
                lr:float=1e-4, # Huang: Adam 1e-4
                seed:int=0, # seed
                **kwargs, # more `KerasClassifier` arguments (validation_data, patience, ...)
               )->KerasClassifier:
     "Huang's 6-layer ReLU feed-forward net (2048-1024-512-256-128-64) as an sklearn classifier."
-    return KerasClassifier(ffnn, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, **kwargs)
+    return KerasClassifier(ffnn_net, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, **kwargs)
 
 def two_layer_classifier(hidden:int=128, # tanh units
                          epochs:int=100, # maximum epochs
@@ -174,7 +180,7 @@ def two_layer_classifier(hidden:int=128, # tanh units
                          **kwargs, # more `KerasClassifier` arguments
                         )->KerasClassifier:
     "The DSAE paper's two-layer net (128 tanh, softmax) as an sklearn classifier."
-    return KerasClassifier(two_layer_nn, build_kwargs={'hidden': hidden}, epochs=epochs, batch_size=batch_size, lr=lr,
+    return KerasClassifier(two_layer_net, build_kwargs={'hidden': hidden}, epochs=epochs, batch_size=batch_size, lr=lr,
                            seed=seed, **kwargs)
 
 # %% ../nbs/02_baselines.ipynb #6b527bd8
@@ -289,7 +295,7 @@ def huang_models(epochs:int=100, # maximum epochs of the Keras nets
                 )->dict: # name -> unfitted estimator
     "Huang's SVM, kNN and FFNN plus the DSAE paper's two-layer net, with the papers' settings."
     return {'svm': huang_svm(seed=seed), 'knn': huang_knn(seed=seed),
-            'ffnn': huang_ffnn(epochs=epochs, seed=seed), 'two_layer_nn': two_layer_classifier(epochs=epochs, seed=seed)}
+            'ffnn': ffnn_classifier(epochs=epochs, seed=seed), 'two_layer_nn': two_layer_classifier(epochs=epochs, seed=seed)}
 
 def huang_table(inputs:dict, # representation name -> (n, ...) windows, e.g. {'raw': X_raw, 'logmel': X_mel}
                 y, # (n,) label of each window
@@ -319,6 +325,132 @@ def huang_table(inputs:dict, # representation name -> (n, ...) windows, e.g. {'r
                              valid_acc=est.score(X[m['valid']], y[m['valid']]), test_acc=test.acc,
                              test_lo=test.lo, test_hi=test.hi, fit_s=time.perf_counter() - t0))
     return pd.DataFrame(rows).set_index(['model', 'input'])
+
+# %% ../nbs/02_baselines.ipynb #ad6253b2
+def huang_estimator(name:str, # 'svm', 'knn', 'ffnn' or 'two_layer_nn'
+                    epochs:int, # maximum epochs of the nets
+                    seed:int, # seed
+                    valid:tuple|None=None, # (X_valid, y_valid) for the nets' early stopping
+                    n_min:int=0, # training windows of the rarest genre (the SVM calibrates from 10)
+                    n_train:int=10**9, # training windows (caps the principal components and the neighbours)
+                    checkpoint=None, # the nets' per-epoch training state folder
+                   ): # unfitted sklearn-style estimator
+    "One of Huang's baselines, or the DSAE paper's two-layer net, sized for the data."
+    pcs = min(15, n_train)  # Huang's 15 principal components (fewer only on toy sets)
+    if name == 'svm': return huang_svm(pcs, probability=n_min >= 10, seed=seed)
+    if name == 'knn': return huang_knn(pcs, k=min(10, n_train), seed=seed)
+    kw = dict(epochs=epochs, seed=seed, validation_data=valid, patience=max(3, epochs // 5), checkpoint=checkpoint)
+    if name == 'ffnn': return ffnn_classifier(**kw)
+    if name == 'two_layer_nn': return two_layer_classifier(**kw)
+    raise ValueError(f"unknown Huang baseline {name!r}")
+
+# %% ../nbs/02_baselines.ipynb #d959d8a4
+def train_baseline_job(job:TrainJob)->Path: # the model directory
+    "Train one baseline on the job's training windows and save it."
+    icfg, k = input_config(job.input), job.knobs
+    if icfg['kind'] == 'kaggle': icfg['duration'] = k['kaggle']['duration']  # features of the first seconds (None: whole clip)
+    X, yy, side = job_inputs(job, icfg)
+    m = {s: side == s for s in ('train', 'valid', 'test')}
+    epochs = job.epochs or k['huang']['epochs']
+    if job.name == 'rf': est = latent_rf(k['kaggle']['n_estimators'], seed=job.seed)
+    elif job.name == 'logreg': est = latent_logreg()
+    else: est = huang_estimator(job.name, epochs, job.seed, (X[m['valid']], yy[m['valid']]) if m['valid'].any() else None,
+                                n_min=np.bincount(yy[m['train']]).min(), n_train=int(m['train'].sum()), checkpoint=job.checkpoint)
+    est.fit(X[m['train']], yy[m['train']])
+    metrics = {s: float((class_probabilities(est, X[v], len(job.genres)).argmax(1) == yy[v]).mean()) for s, v in m.items() if v.any()}
+    cfg = dict(model=job.name, input=icfg, trained_on=job.trained_on, metrics=metrics,
+               train_seconds=round(time.time() - job.started, 1), epochs=epochs)
+    if isinstance(est, KerasClassifier):
+        return save_model_dir(job.out, dict(cfg, classes=[int(c) for c in est.classes_]), job.genres, keras_model=est.model_)
+    return save_model_dir(job.out, cfg, job.genres, sk_model=est)
+
+# %% ../nbs/02_baselines.ipynb #91cbb1b8
+def _flat_layers(model)->list:
+    "The leaf layers of a (nested) Sequential model, in order."
+    out = []
+    for l in model.layers:
+        if hasattr(l, 'layers') and l.layers: out += _flat_layers(l)
+        else: out.append(l)
+    return out
+
+def _hidden(model, X)->np.ndarray:
+    "Output of the last layer before the softmax of a (nested) Sequential net."
+    x = np.asarray(X, np.float32).reshape(len(X), -1)
+    for l in _flat_layers(model)[:-1]: x = l(x)
+    return keras.ops.convert_to_numpy(x)
+
+class BaselinePredictor(Predictor):
+    "A saved baseline: the clip's windows (or its Kaggle features) through the model, probabilities averaged."
+    def _keras(self)->bool: return self.config.get('format') == 'keras'
+    def n_outputs(self): return int(self.model.output_shape[-1]) if self._keras() else None
+    def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
+        X = clip_inputs(y, sr, self.config['input'])
+        if not self._keras(): return class_probabilities(self.model, X, len(self.genres)).mean(0)
+        P = keras.ops.convert_to_numpy(self.model(np.asarray(X, np.float32).reshape(len(X), -1), training=False))
+        return self.full_proba(P, self.config['classes']).mean(0)
+    def embed(self, y, sr:int)->np.ndarray: # last hidden layer, principal components, or the features
+        X = clip_inputs(y, sr, self.config['input'])
+        if self._keras(): return _hidden(self.model, X).mean(0)
+        if 'pca' in getattr(self.model, 'named_steps', {}): return np.asarray(self.model[:-1].transform(X), np.float32).mean(0)
+        return X[0].astype(np.float32)
+
+# %% ../nbs/02_baselines.ipynb #cc38e756
+_EMBEDDINGS = {'two_layer_nn': 'the 128 hidden units', 'svm': 'the 15 principal components',
+               'knn': 'the 15 principal components', 'ffnn': 'the last 64-unit hidden layer',
+               'rf': 'the 57 Kaggle features', 'logreg': 'the 57 Kaggle features'}
+for _name, _inputs in (('two_layer_nn', ('dsae', 'logmel', 'raw')), ('svm', ('logmel', 'raw')), ('knn', ('logmel', 'raw')),
+                       ('ffnn', ('logmel', 'raw')), ('rf', ('kaggle',)), ('logreg', ('kaggle',))):
+    register_model(_name, inputs=_inputs, train=train_baseline_job, predictor=BaselinePredictor,
+                   keras=_name in ('two_layer_nn', 'ffnn'), embedding=_EMBEDDINGS[_name])
+
+# %% ../nbs/02_baselines.ipynb #f0b05c8a
+def run_kaggle_family(ctx:RunContext, k:dict)->list:
+    "Random forest and logistic regression on the Kaggle handcrafted features of each clip."
+    X, idx = kaggle_matrix(ctx.tracks, k.get('duration'), ctx.cache_dir)
+    y, side = ctx.y[idx], ctx.sides(idx)
+    m = {s: side == s for s in ('train', 'valid', 'test')}
+    rows, nc = [], len(ctx.genres)
+    for name, est in (('rf', latent_rf(k['n_estimators'], seed=ctx.seed)), ('logreg', latent_logreg())):
+        t0 = time.time()
+        est.fit(X[m['train']], y[m['train']])
+        sc = score_model({s: class_probabilities(est, X[v], nc) for s, v in m.items() if v.any()},
+                         {s: y[v] for s, v in m.items()}, {s: idx[v] for s, v in m.items()}, ctx.seed)
+        figs = ctx.figures(f'kaggle_{name}', sc, f'{name} on Kaggle features: test tracks')
+        note = None if k.get('duration') is None else f"Kaggle features from the first {k['duration']:g} s of each clip (preset)"
+        rows.append(result_row(name, 'kaggle features', ctx.protocol, sc, seconds=round(time.time() - t0, 1), figures=figs, note=note))
+    return rows
+
+# %% ../nbs/02_baselines.ipynb #92329d01
+def run_huang_family(ctx:RunContext, k:dict)->list:
+    "Huang's SVM / kNN / FFNN and the two-layer net on 2 s raw and log-mel windows at random offsets."
+    seg = make_segments(ctx.tracks, 'random', win_s=HUANG_WIN_S, n_random=k['n_random'], seed=ctx.seed,
+                        cache_dir=ctx.cache_dir, progress=False)
+    side = ctx.sides(seg.track)
+    m = {s: side == s for s in ('train', 'valid', 'test')}
+    rows, nc = [], len(ctx.genres)
+    for rep, names in k['models'].items():
+        X = seg.X if rep == 'raw' else batch_transform(seg.X, logmel, sr=22050, **HUANG_MEL)
+        for name in names:
+            t0 = time.time()
+            est = huang_estimator(name, k['epochs'], ctx.seed, (X[m['valid']], seg.y[m['valid']]) if m['valid'].any() else None,
+                                  n_min=np.bincount(seg.y[m['train']]).min(), n_train=int(m['train'].sum()),
+                                  checkpoint=ctx.ckpt(f'{name}_{rep}'))
+            est.fit(X[m['train']], seg.y[m['train']])
+            sc = score_model({s: class_probabilities(est, X[v], nc) for s, v in m.items() if v.any()},
+                             {s: seg.y[v] for s, v in m.items()}, {s: seg.track[v] for s, v in m.items()}, ctx.seed)
+            figs = ctx.figures(f'huang_{name}_{rep}', sc, f'{name} on {rep} windows: test tracks')
+            rows.append(result_row(name, rep, ctx.protocol, sc, seconds=round(time.time() - t0, 1), figures=figs))
+    return rows
+
+# %% ../nbs/02_baselines.ipynb #34a9ac53
+register_knobs('kaggle', quick=dict(n_estimators=200, duration=10.0), full=dict(n_estimators=200, duration=None),
+               tiny=dict(n_estimators=50, duration=5.0))
+register_knobs('huang',
+    quick=dict(n_random=4, epochs=15, models={'raw': ['svm', 'knn', 'two_layer_nn'], 'logmel': ['svm', 'knn', 'ffnn', 'two_layer_nn']}),
+    full=dict(n_random=8, epochs=100, models={'raw': ['svm', 'knn', 'ffnn', 'two_layer_nn'], 'logmel': ['svm', 'knn', 'ffnn', 'two_layer_nn']}),
+    tiny=dict(n_random=2, epochs=2, models={'raw': ['knn'], 'logmel': ['svm', 'knn', 'two_layer_nn']}))
+register_family('kaggle', run_kaggle_family, models=('rf', 'logreg'), knobs='kaggle', keras=False)
+register_family('huang', run_huang_family, models=('svm', 'knn', 'ffnn', 'two_layer_nn'), knobs='huang')
 
 # %% ../nbs/02_baselines.ipynb #24498d8f
 KAGGLE_META_COLS = ('filename', 'length', 'label')  # columns of features_30_sec.csv that are not features
@@ -360,7 +492,7 @@ def kaggle_models(seed:int=0, # seed
 
 def _is_keras(est): return isinstance(est[-1] if isinstance(est, Pipeline) else est, KerasClassifier)
 
-def _fmt(params:dict): return ', '.join(f"{k.split('__')[-1]}={v!r}" for k, v in sorted(params.items())) or '(fixed)'
+def _fmt_params(params:dict): return ', '.join(f"{k.split('__')[-1]}={v!r}" for k, v in sorted(params.items())) or '(fixed)'
 
 def kaggle_table_benchmark(csv_path=None, # Kaggle features_30_sec.csv (default: shared data)
                            split_dir=None, # Kereliuk split folder (default: shared data)
@@ -390,17 +522,17 @@ def kaggle_table_benchmark(csv_path=None, # Kaggle features_30_sec.csv (default:
             if len(ParameterGrid(grid)) == 1:  # nothing to select: plain k-fold CV
                 fixed = ParameterGrid(grid)[0]
                 cv = cross_validate(clone(est).set_params(**fixed), X, y, cv=outer, n_jobs=jobs)
-                chosen, n_chosen = _fmt(fixed), outer_folds
+                chosen, n_chosen = _fmt_params(fixed), outer_folds
             else:  # nested CV: every outer training set runs its own inner grid search
                 search = GridSearchCV(est, grid, cv=inner, n_jobs=jobs, error_score='raise')
                 cv = cross_validate(search, X, y, cv=outer, return_estimator=True)
-                chosen, n_chosen = Counter(_fmt(e.best_params_) for e in cv['estimator']).most_common(1)[0]
+                chosen, n_chosen = Counter(_fmt_params(e.best_params_) for e in cv['estimator']).most_common(1)[0]
             best, table = select_and_fit(est, grid, X[tr], y[tr], X[va], y[va], n_jobs=jobs, seed=seed)
             test = final_test(best, X[te], y[te], n_boot=n_boot, seed=seed)
             rows[name] = {'cv_acc': cv['test_score'].mean(), 'cv_std': cv['test_score'].std(),
                           'cv_params': f'{chosen} ({n_chosen}/{outer_folds} folds)',
                           'valid_acc': table.valid_acc[0], 'test_acc': test.acc, 'test_lo': test.lo, 'test_hi': test.hi,
-                          'test_params': _fmt(best.selected_params_), 'minutes': (time.perf_counter() - t0) / 60}
+                          'test_params': _fmt_params(best.selected_params_), 'minutes': (time.perf_counter() - t0) / 60}
     res = pd.DataFrame.from_dict(rows, orient='index').rename_axis('model')
     res.attrs.update(n_cv=len(y), n_train=int(tr.sum()), n_valid=int(va.sum()), n_test=int(te.sum()), genres=genres)
     return res

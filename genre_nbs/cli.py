@@ -4,32 +4,29 @@
 
 # %% ../nbs/07_cli.ipynb #7ef30313
 from __future__ import annotations
-import argparse, csv, io, json, os, sys, warnings
+import argparse, atexit, csv, io, json, os, re, subprocess, sys, warnings
 from pathlib import Path
 import numpy as np
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes would bury the progress bars
 os.environ.setdefault('TF_NUM_INTEROP_THREADS', '1')  # one TF op at a time: the same command gives the same bits
+from .data import AUDIO_EXTS, AudioLoadError, GenreNbsError, ModelFileError, load_audio
 
 # %% auto #0
-__all__ = ['EPILOG', 'CLIError', 'audio_files', 'format_table', 'classify_files', 'embed_files', 'write_embeddings',
-           'cmd_reproduce', 'cmd_train', 'cmd_classify', 'cmd_embed', 'build_parser', 'main']
+__all__ = ['EPILOG', 'NATIVE_NOISE', 'CLIError', 'audio_files', 'format_table', 'classify_files', 'embed_files',
+           'write_embeddings', 'cmd_reproduce', 'cmd_train', 'cmd_classify', 'cmd_embed', 'build_parser',
+           'filter_native_stderr', 'main']
 
 # %% ../nbs/07_cli.ipynb #3bd89784
-class CLIError(Exception):
-    "An error the user can fix; printed as one line without a traceback."
+class CLIError(GenreNbsError):
+    "An error in the command line's own arguments; printed, like every `GenreNbsError`, as one line without a traceback."
 
-def _user_errors():
-    "Exception types that are the user's input, not a bug."
-    from genre_nbs.data import AudioLoadError, DatasetError
-    from genre_nbs.evaluation import ModelFileError
-    return (CLIError, AudioLoadError, DatasetError, ModelFileError, FileNotFoundError)
+_USER_ERRORS = (GenreNbsError, FileNotFoundError)  # the user's input, not a bug: one line, exit code 2
 
 # %% ../nbs/07_cli.ipynb #72b2b9d9
 def audio_files(items, # files and directories given on the command line
                )->list: # audio files, directories expanded recursively in sorted order
     "Expand directories to the audio files inside them; keep explicitly named files whatever their extension."
-    from genre_nbs.data import AUDIO_EXTS
     out = []
     for it in map(Path, items):
         if it.is_dir(): out += sorted(p for p in it.rglob('*') if p.is_file() and p.suffix.lower() in AUDIO_EXTS)
@@ -51,7 +48,6 @@ def format_table(rows:list, # dicts with the same keys
 def _each_clip(files, progress:bool, desc:str):
     "Yield (file, clip at 22050 Hz or None, error or None) with a progress bar on stderr."
     from tqdm.auto import tqdm
-    from genre_nbs.data import load_audio, AudioLoadError
     for f in tqdm(files, desc=desc, unit='file', disable=not progress, file=sys.stderr):
         try: yield f, load_audio(f, sr=22050), None
         except AudioLoadError as e: yield f, None, e.reason
@@ -61,7 +57,7 @@ def classify_files(model_dir, # model directory (train_model)
                    progress:bool=True, # tqdm bar on stderr
                   )->dict: # {'predictions': [...], 'errors': [...]}
     "Genre probabilities of every readable file; unreadable files are listed under 'errors'."
-    from genre_nbs.evaluation import load_predictor, ModelFileError
+    from genre_nbs.evaluation import load_predictor
     pred = load_predictor(model_dir)
     out = {'predictions': [], 'errors': []}
     for f, y, err in _each_clip(audio_files(items), progress, 'classify'):
@@ -123,13 +119,13 @@ def cmd_reproduce(a):
 
 def cmd_train(a):
     "Train one model (or list the model names)."
-    from genre_nbs.evaluation import MODEL_NAMES, train_model
+    from genre_nbs.evaluation import MODELS, model_names, train_model
+    from genre_nbs.training import training_scope
     if a.list:
-        print('\n'.join(MODEL_NAMES)); return 0
+        print('\n'.join(model_names())); return 0
     if not a.model: raise CLIError("give --model NAME (see `genre-nbs train --list`)")
-    if a.model not in MODEL_NAMES: raise CLIError(f"unknown model '{a.model}'; choose from: {' '.join(MODEL_NAMES)}")
-    from genre_nbs.evaluation import training_scope
-    with training_scope(a.model not in ('svm', 'knn', 'rf', 'logreg')):  # several GPUs: mirrored
+    if a.model not in MODELS: raise CLIError(f"unknown model '{a.model}'; choose from: {' '.join(model_names())}")
+    with training_scope(MODELS[a.model].keras):  # several GPUs: mirrored
         out = train_model(a.model, a.data, a.genres, a.epochs, a.out or Path('models')/a.model, a.seed, a.input, a.preset)
     cfg = json.loads((Path(out)/'config.json').read_text())
     print(f"saved {a.model} to {out} (genres: {' '.join(cfg['genres'])}; accuracy {cfg.get('metrics', {})})")
@@ -153,7 +149,6 @@ def cmd_classify(a):
 
 def cmd_embed(a):
     "Write one embedding vector per file."
-    from genre_nbs.evaluation import load_model_dir
     if Path(a.out).suffix not in ('.npz', '.csv'): raise CLIError(f"--out must end in .npz or .csv, got '{a.out}'")
     files, X, errors = embed_files(a.model, a.files, progress=not a.quiet)
     for e in errors: print(f"genre-nbs: skipped '{e['file']}': {e['error']}", file=sys.stderr)
@@ -180,7 +175,7 @@ datasets: a GTZAN folder (genres/<genre>/*.wav or the Kaggle Data/genres_origina
 
 def build_parser()->argparse.ArgumentParser:
     "The `genre-nbs` argument parser."
-    from genre_nbs.evaluation import MODEL_NAMES
+    from genre_nbs.evaluation import model_names
     p = argparse.ArgumentParser(prog='genre-nbs', description="Music genre classification and genre embeddings: "
                                 "reproduce the papers' experiments, train a model, classify or embed audio files.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -215,7 +210,7 @@ def build_parser()->argparse.ArgumentParser:
                        epilog='example: genre-nbs train --model dsae --data ~/gtzan --genres classical jazz metal pop --out models/dsae',
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument('--list', action='store_true', help='print the model names, one per line')
-    t.add_argument('--model', metavar='NAME', help=f"one of: {' '.join(MODEL_NAMES)}")
+    t.add_argument('--model', metavar='NAME', help=f"one of: {' '.join(model_names())}")
     common(t, 'dataset folder (GTZAN, Kaggle or FMA layout); default: the synthetic set')
     t.add_argument('--out', metavar='DIR', help='model directory to write (default models/NAME)')
     t.add_argument('--epochs', type=int, help='training epochs (default: the preset\'s)')
@@ -245,11 +240,41 @@ def build_parser()->argparse.ArgumentParser:
     e.set_defaults(func=cmd_embed)
     return p
 
+# %% ../nbs/07_cli.ipynb #ec8495fd
+NATIVE_NOISE = re.compile(
+    rb'^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR'
+    rb'|[IW]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.]+:\d+\] '  # absl INFO and WARNING lines: the oneDNN notice, CPU features
+    rb'|E\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.]+:\d+\] NodeDef mentions attribute use_unbounded_threadpool'
+    rb'|To enable the following instructions: .*rebuild TensorFlow)')  # the second line of the CPU-features note
+
+_FILTER = """
+import re, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # outlive a Ctrl-C of the command, to pass on its last lines
+noise, out = re.compile(sys.argv[1].encode()), sys.stdout.buffer
+for line in sys.stdin.buffer:
+    if not noise.match(line): out.write(line); out.flush()
+"""
+
+def filter_native_stderr(noise:re.Pattern=NATIVE_NOISE, # bytes pattern of the lines to drop
+                        )->bool: # True if the filter was installed now
+    "Send what native libraries write to stderr through a filter process that drops `noise`; `sys.stderr` bypasses it."
+    if os.name != 'posix' or getattr(filter_native_stderr, 'proc', None) is not None: return False
+    term = os.dup(2)
+    proc = subprocess.Popen([sys.executable, '-c', _FILTER, noise.pattern.decode()], stdin=subprocess.PIPE, stdout=term)
+    os.dup2(proc.stdin.fileno(), 2); proc.stdin.close()
+    sys.stderr = open(term, 'w', buffering=1, encoding='utf-8', errors='backslashreplace', closefd=False)
+    def stop():  # at exit: close the pipe, let the filter pass on what is left
+        os.dup2(term, 2); proc.wait(timeout=10)
+    atexit.register(stop)
+    filter_native_stderr.proc = proc
+    return True
+
 # %% ../nbs/07_cli.ipynb #ab3abb7e
-def main(argv=None, # arguments (default sys.argv[1:])
+def main(argv=None, # arguments (default sys.argv[1:]: run as the `genre-nbs` command, with native stderr filtered)
         )->int: # exit code: 0 ok, 1 nothing could be done, 2 a usage / input error
     "Entry point of the `genre-nbs` console script."
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    if argv is None: filter_native_stderr()  # the command itself: only our own output on stderr
     p = build_parser()
     a = p.parse_args(argv)
     if a.command is None: p.print_help(); return 2
@@ -262,7 +287,7 @@ def main(argv=None, # arguments (default sys.argv[1:])
             if getattr(a, 'scheduler', None) is None: return a.func(a)
             from genre_nbs.scale import dask_context
             with dask_context(a.scheduler): return a.func(a)  # every feature extraction in the command runs on Dask
-    except _user_errors() as e:
+    except _USER_ERRORS as e:
         print(f"genre-nbs: error: {e}", file=sys.stderr)
         return 2
     except (ImportError, OSError) as e:  # --scheduler without dask installed, or a scheduler that cannot be reached

@@ -11,17 +11,24 @@ import numpy as np
 import pandas as pd
 import keras
 from keras import layers, regularizers
-from .features import logmel, HUANG_MEL, HUANG_WIN_S
-from .evaluation import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_prf, plot_history,
-                                  save_model_dir, load_model_dir, training_key, fit_epochs)
+import functools, shutil, tempfile, time
+from .data import ModelFileError, check_audio, load_audio, scan_gtzan, shared_data_dir, write_json
+from .features import logmel, HUANG_MEL, HUANG_WIN_S, extract_features, input_config
+from .metrics import (accuracy_ci, track_vote, classification_table, class_probabilities, plot_confusion, plot_prf,
+                               plot_history, score_model)
+from .training import training_key, fit_epochs
+from .families import (Predictor, RunContext, TrainJob, load_model_dir, register_family, register_knobs,
+                                register_model, register_paper_result, result_row, save_head, save_model_dir,
+                                update_model_config)
 
 # %% auto #0
 __all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'RANDOM_CNN', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn',
            'random_crops', 'fixed_crops', 'fit_norm', 'apply_norm', 'spec_augment', 'mixup', 'balanced_weights',
            'window_probs', 'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier', 'save_classifier',
-           'load_classifier', 'predict_tracks', 'classify_audio', 'build_cnn', 'run_cnn_experiment', 'track_folds',
-           'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample', 'random_cnn', 'random_cnn_features', 'fit_linear_head',
-           'fit_random_cnn', 'crossval_random_cnn']
+           'load_classifier', 'predict_tracks', 'classify_audio', 'CNNPredictor', 'build_cnn', 'run_cnn_experiment',
+           'train_cnn_job', 'run_cnn_family', 'track_folds', 'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample',
+           'random_cnn', 'random_cnn_features', 'fit_linear_head', 'fit_random_cnn', 'crossval_random_cnn',
+           'train_random_cnn_job', 'RandomCNNPredictor', 'run_random_cnn_family']
 
 # %% ../nbs/05_cnn.ipynb #44a799be
 def _compile(model, lr):
@@ -203,7 +210,7 @@ def balanced_weights(y, # integer labels of the training tracks
     c = np.bincount(np.asarray(y), minlength=n_classes).astype(float)
     return np.where(c > 0, len(y) / (n_classes * np.maximum(c, 1)), 0.)
 
-def _predict(model, W, batch_size=256):
+def _predict_batches(model, W, batch_size=256):
     "Batched inference without Keras' predict-loop overhead."
     import tensorflow as tf
     if tf.distribute.get_strategy().num_replicas_in_sync > 1:  # predict_on_batch returns every replica's copy there
@@ -218,7 +225,7 @@ def window_probs(model, # trained Keras model
                 )->tuple: # (window probabilities, track index per window)
     "Probabilities of fixed-hop windows covering each track."
     W, t = fixed_crops(X, model.input_shape[-2], hop)
-    return _predict(model, W[..., None], batch_size), t
+    return _predict_batches(model, W[..., None], batch_size), t
 
 # %% ../nbs/05_cnn.ipynb #ac8f97d9
 def train_cnn(model, # compiled Keras model from huang_cnn / huang_cnn_raw / usc_cnn
@@ -262,7 +269,7 @@ def train_cnn(model, # compiled Keras model from huang_cnn / huang_cnn_raw / usc
         h = model.fit(W[p], Y[p], batch_size=batch_size, initial_epoch=ep, epochs=ep + 1, verbose=0, sample_weight=sw[p], shuffle=False)
         out = dict(loss=h.history['loss'][0], accuracy=h.history['accuracy'][0])
         if valid is not None:
-            P = _predict(model, Wva)
+            P = _predict_batches(model, Wva)
             _, tp = track_vote(P, tva)
             out.update(val_loss=-np.log(np.clip(P[np.arange(len(P)), yva[tva]], 1e-7, 1)).mean(),
                        val_accuracy=(P.argmax(1) == yva[tva]).mean(), val_track_accuracy=(tp.argmax(1) == yva).mean())
@@ -288,7 +295,6 @@ def track_features(items, # audio paths, 1-D waveforms at input['sr'], or ready 
                    sr:int|None=None, # sample rate of waveform items (resampled to input['sr'] if different)
                   )->list: # one float32 track array per item, time last
     "Turn clips into the track arrays a CNN reads: log-mel spectrograms or waveforms."
-    from genre_nbs.data import load_audio
     if input.get('kind') not in ('logmel', 'raw'): raise ValueError(f"unknown input kind {input.get('kind')!r}")
     feat_ndim = 2 if input['kind'] == 'logmel' else 1
     out = []
@@ -332,13 +338,12 @@ def make_classifier(model, # trained Keras model
 def save_classifier(clf:CNNClassifier, # classifier to save
                     out_dir, # model directory (model.keras + config.json)
                    )->Path:
-    "Write the classifier with `evaluation.save_model_dir`."
+    "Write the classifier with `families.save_model_dir`."
     return save_model_dir(out_dir, clf.config, clf.genres, keras_model=clf.model)
 
 def load_classifier(model_dir, # directory written by save_classifier
                    )->CNNClassifier:
-    "Load a saved CNN classifier (raises evaluation.ModelFileError for a bad directory)."
-    from genre_nbs.evaluation import ModelFileError
+    "Load a saved CNN classifier (raises `ModelFileError` for a bad directory)."
     model, cfg = load_model_dir(model_dir)
     if cfg.get('model') != 'cnn' or 'norm' not in cfg or 'input' not in cfg:
         raise ModelFileError(f"'{model_dir}' holds a {cfg.get('model')!r} model, not a genre_nbs CNN")
@@ -362,10 +367,24 @@ def classify_audio(clf:CNNClassifier, # trained classifier
                    sr:int, # its sample rate
                   )->dict: # genre -> probability, in the classifier's genre order
     "Genre probabilities for one clip, averaged over its windows."
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim != 1: raise ValueError(f"classify_audio needs a mono 1-D waveform, got shape {y.shape}")
-    p = predict_tracks(clf, [y], sr=sr)[0]
+    p = predict_tracks(clf, [check_audio(y, sr)], sr=sr)[0]
     return {g: float(v) for g, v in zip(clf.genres, p)}
+
+# %% ../nbs/05_cnn.ipynb #e0b1f8b2
+class CNNPredictor(Predictor):
+    "A saved CNN classifier: window probabilities averaged over the clip; the penultimate dense layer as embedding."
+    def n_outputs(self): return int(self.model.output_shape[-1])
+    def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
+        return predict_tracks(CNNClassifier(self.model, self.config), [check_audio(y, sr)], sr=sr)[0]
+    def embed(self, y, sr:int)->np.ndarray: # the mean penultimate activations
+        cfg = self.config
+        X = [apply_norm(x[None], cfg['norm'])[0] for x in track_features([check_audio(y, sr)], cfg['input'], sr)]
+        W, _ = fixed_crops(X, self.model.input_shape[-2], cfg['hop'])
+        dense = [l for l in self.model.layers if isinstance(l, keras.layers.Dense)]
+        sub = keras.Model(self.model.inputs[0], dense[-2].output)
+        return keras.ops.convert_to_numpy(sub(W[..., None], training=False)).mean(0)
+
+register_model('cnn', inputs=('logmel', 'raw'), predictor=CNNPredictor, embedding='the penultimate dense layer');
 
 # %% ../nbs/05_cnn.ipynb #56069dc3
 SPEC_AUG = {'f_max': 8, 't_max': 20}  # the masking used in the tiny-data recipe
@@ -462,8 +481,54 @@ def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.sca
         if s in js: js[s] = {k: v for k, v in js[s].items() if k != 'track_pred'}
     js.update(table=res['table'].round(4).to_dict(orient='index'), figures={k: str(v) for k, v in res['figures'].items()},
               model_dir=str(res['model_dir']))
-    (out / 'results.json').write_text(json.dumps(js, indent=2, default=float))
+    write_json(out / 'results.json', js, indent=2)
     return res
+
+# %% ../nbs/05_cnn.ipynb #93d241b5
+def train_cnn_job(job:TrainJob)->Path: # the model directory
+    "Train a CNN on the job's split (log-mel: the small-data recipe; raw: Huang's raw variant) and save it."
+    kc = job.knobs['cnn']
+    with tempfile.TemporaryDirectory(prefix='genre-nbs-') as work:
+        if job.input == 'raw':  # Huang's raw-audio variant
+            res = run_cnn_experiment(job.tracks, job.split, work, arch='huang_raw', epochs=job.epochs or kc['epochs'],
+                                     batch_size=kc['batch_size'], n_random=kc['n_random'], patience=kc['patience'],
+                                     seed=job.seed, spec_aug=None, checkpoint=job.checkpoint)
+        else: res = run_cnn_experiment(job.tracks, job.split, work, arch='tiny', epochs=job.epochs or 30, seed=job.seed,
+                                       checkpoint=job.checkpoint)
+        if job.out.exists(): shutil.rmtree(job.out)
+        shutil.copytree(res['model_dir'], job.out)
+    update_model_config(job.out, trained_on=job.trained_on, train_seconds=round(time.time() - job.started, 1),
+                        metrics={s: res[s]['track_acc'] for s in ('train', 'valid', 'test') if s in res})
+    return job.out
+
+register_model('cnn', train=train_cnn_job);
+
+# %% ../nbs/05_cnn.ipynb #e57e3005
+def run_cnn_family(ctx:RunContext, k:dict, arch:str='huang')->list:
+    "Huang's CNN on 2 s log-mel windows (`arch='huang_raw'`: its raw-audio variant; 'tiny': our small-data CNN)."
+    t0 = time.time()
+    stem, label = {'huang': ('cnn_logmel', 'logmel'), 'tiny': ('cnn_small', 'logmel (small CNN, SpecAugment)'),
+                   'huang_raw': ('cnn_raw', 'raw')}[arch]
+    res = run_cnn_experiment(ctx.tracks, ctx.split, ctx.work/stem, arch=arch, epochs=k['epochs'], batch_size=k['batch_size'],
+                             n_random=k['n_random'], patience=k['patience'], seed=ctx.seed, fig_prefix=stem, fig_dir=ctx.out,
+                             checkpoint=ctx.checkpoint,
+                             **({'spec_aug': None} if arch == 'huang_raw' else {}))  # SpecAugment masks spectrograms, not waveforms
+    acc, lo, hi = res['track_acc_ci']
+    get = lambda s: res[s]['window_acc'] if s in res else None
+    return [result_row('cnn', label, ctx.protocol, None, train_acc=get('train'), valid_acc=get('valid'), test_acc=get('test'),
+                       macro_f1=float(res['table'].loc['macro avg', 'f1']), track_acc=acc, track_lo=lo, track_hi=hi,
+                       n_test_tracks=res.get('test', {}).get('n_tracks'), seconds=round(time.time() - t0, 1),
+                       epochs_run=res['params']['epochs_run'], train_loss=res['history']['loss'][res['params']['best_epoch']],
+                       figures=[Path(p).name for p in res['figures'].values()])]
+
+# %% ../nbs/05_cnn.ipynb #8ef58999
+register_paper_result('cnn', 'logmel', 0.82, "Huang, Serafini & Pugh (Stanford): GTZAN 10 genres, 2 s log-mel windows; "
+                                             "USC supervised CNN on FMA small: 0.43")
+register_paper_result('cnn', 'raw', 0.53, "Huang, Serafini & Pugh (Stanford): GTZAN 10 genres, 2 s raw windows")
+register_knobs('cnn', quick=dict(epochs=30, n_random=8, patience=8, batch_size=32),
+               full=dict(epochs=40, n_random=8, patience=8, batch_size=200), tiny=dict(epochs=1, n_random=2, patience=1, batch_size=32))
+for _fam, _arch in (('cnn_logmel', 'huang'), ('cnn_small', 'tiny'), ('cnn_raw', 'huang_raw')):
+    register_family(_fam, functools.partial(run_cnn_family, arch=_arch), models=('cnn',), knobs='cnn')
 
 # %% ../nbs/05_cnn.ipynb #2f7a2091
 def track_folds(y, # genre label of each track
@@ -526,7 +591,6 @@ def compare_on_sample(configs:dict, # name -> crossval_cnn kwargs (arch, model_k
                       X=None, # precomputed track arrays aligned with the scanned tracks (skips extraction)
                      )->tuple: # (summary DataFrame, per-fold DataFrame)
     "Cross-validate CNN configs and the Kaggle-feature random forest on the same track folds of a small real set."
-    from genre_nbs.data import scan_gtzan, shared_data_dir
     sample_dir = Path(sample_dir) if sample_dir else shared_data_dir() / 'gtzan-sample'
     tracks = scan_gtzan(sample_dir)
     genres = _genres_of(tracks); y = tracks['genre'].map({g: i for i, g in enumerate(genres)}).to_numpy()
@@ -615,7 +679,6 @@ def fit_random_cnn(paths, # audio files of the tracks
                    progress:bool=False, # progress bar over the files
                   )->dict: # net, head, sel (fit_linear_head), F, y, sides (masks), index (readable tracks)
     "A random-weight CNN model from audio files: cached log-mel, pooled random features, head fit on train (+ valid)."
-    from genre_nbs.features import extract_features
     fs = extract_features(paths, logmel, {k: input[k] for k in ('n_mels', 'n_fft', 'hop_length')}, sr=input['sr'],
                           cache_dir=cache_dir, progress=progress)
     net = random_cnn(input['n_mels'], RANDOM_CNN['widths'], seed)
@@ -635,7 +698,6 @@ def crossval_random_cnn(X, # log-mel track arrays
                         C_grid=RANDOM_CNN['C_grid'], # C chosen on each fold's validation tracks
                        )->pd.DataFrame: # one row per fold: track_acc, C, seconds
     "Cross-validated track accuracy of random-CNN features + logistic regression, split by track."
-    import time
     y = np.asarray(y); t0 = time.time()
     F = random_cnn_features(random_cnn(X[0].shape[0], widths, net_seed), X)  # unsupervised and fixed: once for all folds
     secs = (time.time() - t0) / n_folds; rows = []
@@ -645,3 +707,51 @@ def crossval_random_cnn(X, # log-mel track arrays
         rows.append(dict(fold=k, track_acc=float((head.predict(F[te]) == y[te]).mean()), C=sel['C'],
                          seconds=round(secs + time.time() - t1, 1)))
     return pd.DataFrame(rows)
+
+# %% ../nbs/05_cnn.ipynb #e412c9d1
+def train_random_cnn_job(job:TrainJob)->Path: # the model directory
+    "The random-weight CNN on the job's split: C chosen on the validation tracks, then refit on train + validation."
+    icfg = input_config('logmel')
+    r = fit_random_cnn(job.tracks['path'], job.y, job.split, icfg, job.seed, job.cache_dir, job.progress)
+    sel, m = r['sel'], r['sides']
+    metrics = {s: float((r['head'].predict(r['F'][v]) == r['y'][v]).mean()) for s, v in m.items() if v.any()}
+    if sel['valid_acc']: metrics['valid'] = sel['valid_acc'][sel['C']]  # held out: the train-only fit that chose C
+    cfg = dict(trained_on=job.trained_on, model='random_cnn', input=dict(icfg, whole_clip=True), widths=list(RANDOM_CNN['widths']),
+               net_seed=job.seed, db_offset=RANDOM_CNN['db_offset'], db_scale=RANDOM_CNN['db_scale'], C=sel['C'],
+               valid_acc_by_C={str(c): a for c, a in sel['valid_acc'].items()},
+               fit_on='train + valid (C chosen on valid)' if m['valid'].any() else 'train', metrics=metrics,
+               train_seconds=round(time.time() - job.started, 1))
+    out = save_model_dir(job.out, cfg, job.genres, keras_model=r['net'])
+    save_head(out, r['head'])
+    return out
+
+class RandomCNNPredictor(Predictor):
+    "A saved random-weight CNN and its logistic regression: one feature vector per whole clip."
+    needs_head = True
+    def embed(self, y, sr:int)->np.ndarray: # the 640 pooled features of the random net
+        cfg = self.config
+        y = check_audio(y, sr); n_min = int(np.ceil(cfg['input']['win_s'] * sr))
+        y = np.pad(y, (0, max(0, n_min - len(y))))  # a clip shorter than 2 s is padded, as for the window models
+        return random_cnn_features(self.model, track_features([y], cfg['input'], sr), cfg['db_offset'], cfg['db_scale'])[0]
+    def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
+        return self.full_proba(self.head.predict_proba(self.embed(y, sr)[None]), self.head.classes_)[0]
+
+register_model('random_cnn', inputs=('logmel',), train=train_random_cnn_job, predictor=RandomCNNPredictor,
+               embedding='the 640 pooled features of the random net');
+
+# %% ../nbs/05_cnn.ipynb #a3d2dde2
+def run_random_cnn_family(ctx:RunContext, k:dict)->list:
+    """Random-weight CNN features of each whole clip (Pons & Serra 2019) and a logistic regression: C chosen on the
+    validation tracks (the valid column is that train-only fit), then refit on train + validation for the test."""
+    t0 = time.time()
+    r = fit_random_cnn(ctx.tracks['path'], ctx.y, ctx.split, seed=ctx.seed, cache_dir=ctx.cache_dir)
+    F, y, m, idx, nc = r['F'], r['y'], r['sides'], r['index'], len(ctx.genres)
+    P = {s: class_probabilities(r['head'], F[v], nc) for s, v in m.items() if v.any()}
+    if 'valid_model' in r['sel']: P['valid'] = class_probabilities(r['sel']['valid_model'], F[m['valid']], nc)
+    sc = score_model(P, {s: y[v] for s, v in m.items()}, {s: idx[v] for s, v in m.items()}, ctx.seed)
+    figs = ctx.figures('random_cnn', sc, 'random-weight CNN features -> logistic regression: test tracks')
+    return [result_row('random_cnn', 'logmel, whole clip (random weights + logreg)', ctx.protocol, sc,
+                       seconds=round(time.time() - t0, 1), figures=figs,
+                       note=f"C = {r['sel']['C']} chosen on validation, then refit on train + validation")]
+
+register_family('random_cnn', run_random_cnn_family, models=('random_cnn',));

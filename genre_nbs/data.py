@@ -14,30 +14,61 @@ from tqdm import tqdm
 
 # %% auto #0
 __all__ = ['GTZAN_GENRES', 'DSAE_GENRES', 'AUDIO_EXTS', 'CACHE_MAGIC', 'GTZAN_LAYOUTS', 'FMA_COLUMNS', 'FMA_SUBSETS',
-           'SPLIT_PROTOCOLS', 'SEGMENT_KINDS', 'INSTRUMENTS', 'CHORDS', 'PROGRESSIONS', 'DRUM_PATTERNS',
-           'COMP_PATTERNS', 'BASS_PATTERNS', 'KITS', 'GENRE_RECIPES', 'SCALES', 'SYNTH_VERSION', 'AudioLoadError',
-           'DatasetError', 'repo_root', 'default_data_dir', 'shared_data_dir', 'params_key', 'save_arrays',
-           'load_arrays', 'cached_array', 'load_audio', 'probe_audio', 'scan_gtzan', 'fma_path', 'scan_fma',
-           'read_split_dir', 'split_tracks', 'leaky_split', 'fixed_windows', 'random_windows', 'dsae_chunks',
-           'Segments', 'make_segments', 'midi_hz', 'adsr', 'additive', 'instrument_amps', 'render_note', 'filt',
-           'distort', 'kick', 'snare', 'hat', 'chord_notes', 'step_times', 'pattern_notes', 'draw_recipe',
-           'render_notes', 'render_drums', 'comp_notes', 'bass_notes', 'lead_notes', 'master', 'synthesize_track',
-           'make_synthetic_gtzan']
+           'SPLIT_PROTOCOLS', 'SEGMENT_KINDS', 'GenreNbsError', 'AudioLoadError', 'DatasetError', 'ModelFileError',
+           'check_positive_int', 'check_audio', 'repo_root', 'default_data_dir', 'shared_data_dir', 'atomic_write',
+           'clean_stale_tmp', 'json_default', 'write_json', 'params_key', 'save_arrays', 'load_arrays', 'cached_array',
+           'load_audio', 'probe_audio', 'scan_gtzan', 'fma_path', 'scan_fma', 'read_split_dir', 'split_tracks',
+           'leaky_split', 'fixed_windows', 'random_windows', 'dsae_chunks', 'Segments', 'make_segments']
 
 # %% ../nbs/00_data.ipynb #56fe5004
 GTZAN_GENRES = ['blues','classical','country','disco','hiphop','jazz','metal','pop','reggae','rock']
 DSAE_GENRES = ['classical','jazz','metal','pop'] # the 4 genres of the Deep Softmax Autoencoder paper
 AUDIO_EXTS = ('.wav','.au','.snd','.flac','.ogg','.oga','.mp3','.aif','.aiff','.aifc','.opus','.m4a','.wma','.w64','.caf')
 
-class AudioLoadError(ValueError):
+# %% ../nbs/00_data.ipynb #06eb0cbf
+class GenreNbsError(ValueError):
+    "Base of the errors a user can fix: unreadable audio, a dataset that does not fit, a model folder that is not one."
+
+class AudioLoadError(GenreNbsError):
     "An audio file that cannot be read; `.path` and `.reason` say which and why."
     def __init__(self, path, reason:str):
         self.path, self.reason = str(path), reason
         super().__init__(f"cannot read audio file '{path}': {reason}")
     def __reduce__(self): return (type(self), (self.path, self.reason))
 
-class DatasetError(ValueError):
+class DatasetError(GenreNbsError):
     "A dataset folder, split file or track table that does not fit what was asked."
+
+class ModelFileError(GenreNbsError):
+    "A model directory that is missing, truncated, or not written by genre_nbs."
+
+# %% ../nbs/00_data.ipynb #4f9d563f
+def check_positive_int(**values): # name=value pairs, e.g. win=win, hop=hop
+    "Raise a ValueError naming the first value that is not a positive integer."
+    for k, v in values.items():
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+            raise ValueError(f"{k} must be a positive integer, got {v!r}")
+
+# %% ../nbs/00_data.ipynb #dd4bc8ec
+def check_audio(y, # samples: (n,) for mono audio, or (..., n) where `ndim` allows batches of windows
+                sr=None, # sample rate, checked to be a positive integer when given
+                n_min:int=1, # fewest samples along the last axis
+                ndim=(1,), # the numbers of dimensions allowed
+               )->np.ndarray: # `y` as float32 (no copy when it already is)
+    "Validate audio handed in by a caller: real numbers, an allowed shape, at least `n_min` samples, all finite."
+    if sr is not None and (isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0):
+        raise ValueError(f"sr must be a positive integer sample rate, got {sr!r}")
+    y = np.asarray(y)
+    if not (np.issubdtype(y.dtype, np.floating) or np.issubdtype(y.dtype, np.integer)):
+        raise ValueError(f"expected real-valued audio samples, got dtype {y.dtype}")
+    if y.ndim not in ndim:
+        raise ValueError(f"expected mono audio as a {' or '.join(f'{d}-D' for d in ndim)} array of samples, got shape {y.shape}")
+    y = y.astype(np.float32, copy=False)
+    if y.shape[-1] < n_min:
+        at = f" ({n_min/sr*1000:.0f} ms at {sr} Hz)" if sr else ''
+        raise ValueError(f"clip too short: {y.shape[-1]} samples, need at least {n_min}{at}")
+    if not np.isfinite(y).all(): raise ValueError("audio contains NaN or infinite samples")
+    return y
 
 # %% ../nbs/00_data.ipynb #6dfc82f3
 def repo_root(start=None, # folder to start from (default: the current directory)
@@ -70,6 +101,25 @@ def _umask()->int:
 
 def _host()->str: return re.sub(r'[^\w-]', '_', platform.node() or 'host')
 
+# %% ../nbs/00_data.ipynb #cb2d7a71
+def atomic_write(path, # the file to write (its folder is created)
+                 write, # write(tmp) puts the whole content into the temporary file named by the str `tmp`
+                 typed:bool=False, # the temporary name keeps `path`'s extension (Keras, matplotlib, numpy pick the format by it)
+                )->Path: # `path`
+    "Write a file at once: `write` fills a temporary file in the same folder, which is then renamed onto `path`."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.{_host()}.{os.getpid()}.',
+                               suffix='.tmp' + (path.suffix if typed else ''))
+    os.close(fd)
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the mode any other file of ours gets
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp): os.unlink(tmp)
+    return path
+
+# %% ../nbs/00_data.ipynb #1b1dff87
 def _writer_gone(pid:str)->bool:
     "True when the temp file's writer (a pid on this host) has died; False if alive, ours, unknown or not POSIX."
     if os.name != 'posix' or not pid.isdigit() or int(pid) == os.getpid(): return False  # os.kill(pid, 0): POSIX only
@@ -78,20 +128,33 @@ def _writer_gone(pid:str)->bool:
     except OSError: pass  # alive (or not ours to signal): leave it
     return False
 
-_CLEANED_DIRS = set() # cache folders this process has already swept for dead writers' temp files
-
-def _clean_stale_tmp(cache_dir:Path):
-    """Remove temp files left in `cache_dir` by writers on this host that were killed mid-write (their pid is gone).
-    Once per folder and process: listing a folder of 100,000 entries after every write would make a scan quadratic."""
-    key = (os.getpid(), str(Path(cache_dir).resolve()))
-    if key in _CLEANED_DIRS: return
-    _CLEANED_DIRS.add(key)
-    pat = re.compile(rf'^\..+\.{re.escape(_host())}\.(\d+)\.[^.]*\.tmp$')  # .<name>.<host>.<pid>.<random>.tmp
-    with os.scandir(cache_dir) as it:
+def clean_stale_tmp(folder, # a folder `atomic_write` writes into
+                   )->int: # number of files removed
+    "Remove the temporary files that writers on this host left in `folder` when they were killed mid-write."
+    pat = re.compile(rf'^\..+\.{re.escape(_host())}\.(\d+)\.[^.]*\.tmp(\.[^.]+)?$')  # .<name>.<host>.<pid>.<random>.tmp[.ext]
+    n = 0
+    with os.scandir(folder) as it:
         for e in it:
-            m = pat.match(e.name) if e.name.endswith('.tmp') else None
-            if m and _writer_gone(m.group(1)): Path(e.path).unlink(missing_ok=True)
+            m = pat.match(e.name) if '.tmp' in e.name else None
+            if m and _writer_gone(m.group(1)): Path(e.path).unlink(missing_ok=True); n += 1
+    return n
 
+# %% ../nbs/00_data.ipynb #786d8467
+def json_default(o):
+    "JSON for what `json.dumps` refuses: numpy scalars and arrays as numbers and lists, anything else as its string."
+    if isinstance(o, np.generic): return o.item()
+    if isinstance(o, np.ndarray): return o.tolist()
+    return str(o)
+
+def write_json(path, # .json file to write
+               obj, # JSON-able, numpy values and paths included
+               indent:int=1, # spaces per level
+               **kw, # more json.dumps arguments (sort_keys ...)
+              )->Path:
+    "Write `obj` as indented JSON with `atomic_write`."
+    return atomic_write(path, lambda p: Path(p).write_text(json.dumps(obj, indent=indent, default=json_default, **kw)))
+
+# %% ../nbs/00_data.ipynb #aa80618d
 def params_key(params:dict)->str: # sha1 hex digest of the sorted-keys JSON of `params`
     "Stable hash of a parameter dict (non-JSON values such as paths are turned into strings)."
     return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
@@ -119,6 +182,17 @@ def load_arrays(path, # a file written by save_arrays
         if f.read(1): raise ValueError("unexpected bytes after the last array")
     return out
 
+# %% ../nbs/00_data.ipynb #4f5767f9
+_CLEANED_DIRS = set() # cache folders this process has already swept for dead writers' temp files
+
+def _write_entry(path:Path, arrays:dict, params:dict):
+    "Write one cache entry atomically, sweeping its folder for dead writers' leftovers first (once per process)."
+    key = (os.getpid(), str(path.parent.resolve()))
+    if key not in _CLEANED_DIRS: _CLEANED_DIRS.add(key); clean_stale_tmp(path.parent)
+    def write(tmp):
+        with open(tmp, 'wb') as f: save_arrays(f, arrays, params)
+    atomic_write(path, write)
+
 def cached_array(name:str, # cache file prefix, e.g. 'segments' or 'logmel'
                  params:dict, # everything that changes the arrays (JSON-able)
                  compute, # function () -> dict of numpy arrays, called on a cache miss
@@ -137,15 +211,7 @@ def cached_array(name:str, # cache file prefix, e.g. 'segments' or 'logmel'
     bad = [k for k,v in arrays.items() if v.dtype == object]
     if bad: raise TypeError(f"cannot cache object arrays {bad}: use numeric or fixed-width string arrays")
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _clean_stale_tmp(cache_dir)
-    fd, tmp = tempfile.mkstemp(dir=cache_dir, prefix=f'.{path.name}.{_host()}.{os.getpid()}.', suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'wb') as f: save_arrays(f, arrays, params)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; a cache is as readable as any file we write
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp): os.unlink(tmp)
-        raise
+    _write_entry(path, arrays, params)
     return arrays
 
 # %% ../nbs/00_data.ipynb #e3c8c3bb
@@ -482,10 +548,6 @@ def leaky_split(n_segments:int, # number of segments
 # %% ../nbs/00_data.ipynb #fa66d719
 def _too_short(n, need, what): raise ValueError(f"clip of {n} samples is shorter than {what} ({need} samples); pass pad=True to zero-pad")
 
-def _check_int(**kw):
-    for k, v in kw.items():
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0: raise ValueError(f"{k} must be a positive integer, got {v!r}")
-
 def fixed_windows(y:np.ndarray, # 1-D signal
                   win:int, # window length in samples
                   hop:int|None=None, # hop in samples (default: win, no overlap)
@@ -493,9 +555,8 @@ def fixed_windows(y:np.ndarray, # 1-D signal
                  )->np.ndarray: # (n, win) float32, n = 1 + (len(y) - win) // hop
     "Consecutive windows of `win` samples every `hop` samples (a trailing partial window is dropped)."
     hop = win if hop is None else hop
-    _check_int(win=win, hop=hop)
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim != 1: raise ValueError(f"expected a 1-D signal, got shape {y.shape}")
+    check_positive_int(win=win, hop=hop)
+    y = check_audio(y)
     if len(y) < win:
         if not pad: _too_short(len(y), win, 'one window')
         y = np.pad(y, (0, win - len(y)))
@@ -508,9 +569,8 @@ def random_windows(y:np.ndarray, # 1-D signal
                    pad:bool=False, # zero-pad a clip shorter than one window instead of raising
                   )->np.ndarray: # (n, win) float32
     "`n` windows at uniformly random offsets (Huang et al.'s protocol); windows may overlap."
-    _check_int(win=win, n=n)
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim != 1: raise ValueError(f"expected a 1-D signal, got shape {y.shape}")
+    check_positive_int(win=win, n=n)
+    y = check_audio(y)
     if len(y) < win:
         if not pad: _too_short(len(y), win, 'one window')
         y = np.pad(y, (0, win - len(y)))
@@ -525,15 +585,14 @@ def dsae_chunks(y:np.ndarray, # 1-D signal at 22050 Hz
                 pad:bool=False, # zero-pad a clip shorter than n_samples instead of raising
                )->np.ndarray: # (n_chunks, chunk) float32
     "The DSAE paper's raw input: first `n_samples`, mean-pooled by `pool`, cut into consecutive `chunk`-value pieces."
-    _check_int(n_samples=n_samples, pool=pool, chunk=chunk)
+    check_positive_int(n_samples=n_samples, pool=pool, chunk=chunk)
     if n_samples % pool or (n_samples // pool) % chunk:
         raise ValueError(f"n_samples={n_samples} must be a multiple of pool*chunk={pool*chunk}")
     total = n_samples // pool // chunk
     if n_chunks is None: n_chunks = total
-    _check_int(n_chunks=n_chunks)
+    check_positive_int(n_chunks=n_chunks)
     if n_chunks > total: raise ValueError(f"n_chunks={n_chunks} exceeds the {total} chunks in {n_samples} samples")
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim != 1: raise ValueError(f"expected a 1-D signal, got shape {y.shape}")
+    y = check_audio(y)
     if len(y) < n_samples:
         if not pad: _too_short(len(y), n_samples, 'the DSAE input')
         y = np.pad(y, (0, n_samples - len(y)))
@@ -585,7 +644,7 @@ def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / sc
     if unknown: raise DatasetError(f"tracks have genre(s) {unknown} not in genres {genres}")
     win = int(round(win_s*sr)); hop = win if hop_s is None else int(round(hop_s*sr))
     if kind == 'dsae': win = hop = 500
-    _check_int(win=win, hop=hop, n_random=n_random, sr=sr)
+    check_positive_int(win=win, hop=hop, n_random=n_random, sr=sr)
     paths, labels = [str(p) for p in tracks.path], np.array([genres.index(g) for g in tracks.genre], dtype=np.int64)
     params = dict(v=1, kind=kind, sr=sr, win=win, hop=hop if kind == 'fixed' else None, n=n_random if kind == 'random' else None,
                   seed=seed if kind == 'random' else None, pad=pad, genres=genres, labels=labels.tolist(),
@@ -619,732 +678,3 @@ def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / sc
     a = compute() if cache_dir is False else cached_array(f'segments-{kind}', params, compute, cache_dir)
     skipped = list(zip(a['skipped_path'].tolist(), a['skipped_reason'].tolist()))
     return Segments(a['X'], a['y'], a['track'], a['genres'].tolist(), skipped)
-
-# %% ../nbs/00_data.ipynb #6c9cdea9
-import os, json, tempfile, math
-from pathlib import Path
-import numpy as np
-import soundfile as sf
-from scipy import signal
-
-# %% ../nbs/00_data.ipynb #1eed0ba0
-def midi_hz(m): # MIDI note number(s); 69 = A4
-    "Frequency in Hz of MIDI note `m` (equal temperament, A4 = 440 Hz)."
-    return 440.0 * 2.0 ** ((np.asarray(m, dtype=float) - 69.0) / 12.0)
-
-# %% ../nbs/00_data.ipynb #813a85b8
-def adsr(n:int, # length in samples
-         sr:int, # sample rate
-         attack:float=0.005, # linear rise, seconds
-         decay:float=0.3, # time constant of the exponential fall towards `sustain`, seconds
-         sustain:float=0.0, # level held after the decay (0..1)
-         release:float=0.03, # linear fade-out over the last `release` seconds
-        )->np.ndarray: # (n,) envelope in [0, 1]
-    "Attack / exponential-decay / sustain / release amplitude envelope."
-    t = np.arange(n) / sr
-    a = max(attack, 1.0 / sr)
-    env = np.where(t < a, t / a, sustain + (1.0 - sustain) * np.exp(-(t - a) / max(decay, 1e-4)))
-    r = min(n, int(release * sr))
-    if r > 0: env[n - r:] *= np.linspace(1.0, 0.0, r)
-    return env
-
-# %% ../nbs/00_data.ipynb #1608a86c
-def additive(freq:float, # fundamental in Hz
-             n:int, # length in samples
-             sr:int, # sample rate
-             amps, # amplitude of harmonics 1..K
-             decays=None, # per-harmonic exponential damping rates (1/s), None for none
-             inharm:float=0.0, # stiffness: harmonic k sits at k*sqrt(1+inharm*k^2) (piano-like)
-             vibrato:float=0.0, # relative depth of a sine vibrato
-             vib_rate:float=5.5, # vibrato rate in Hz
-             bend:float=0.0, # relative pitch offset at the onset, decaying to 0 (twang, 808 drop)
-             bend_time:float=0.05, # time constant of the bend, seconds
-            )->np.ndarray: # (n,) float64
-    "Sum of harmonics of `freq`; harmonics that would alias above 0.45*sr are dropped."
-    t = np.arange(n) / sr
-    amps = np.asarray(amps, dtype=float)
-    k = np.arange(1, len(amps) + 1, dtype=float)
-    ratio = k * np.sqrt(1.0 + inharm * k ** 2)
-    keep = (ratio * freq * (1 + abs(vibrato) + abs(bend)) < 0.45 * sr) & (amps != 0)
-    inst = 1.0 + vibrato * np.sin(2 * np.pi * vib_rate * t) + bend * np.exp(-t / bend_time)
-    base = 2 * np.pi * freq * np.cumsum(inst) / sr
-    ph = ratio[keep, None] * base[None]
-    ph = (ph - (2 * np.pi) * np.floor(ph / (2 * np.pi))).astype(np.float32)   # float32 sin is ~30x faster
-    x = np.sin(ph) * amps[keep, None].astype(np.float32)
-    if decays is not None:
-        x *= np.exp(-np.outer(np.asarray(decays, dtype=float)[keep], t).astype(np.float32))
-    return x.sum(0, dtype=np.float64)
-
-# %% ../nbs/00_data.ipynb #c3b5da86
-INSTRUMENTS = dict(
-    piano      = dict(n=10, tilt=1.3, attack=0.002, decay=1.0, sustain=0.0, release=0.08, kdecay=0.6, inharm=4e-4),
-    epiano     = dict(n=4,  tilt=2.2, attack=0.003, decay=0.9, sustain=0.0, release=0.08, kdecay=1.5),
-    organ      = dict(amps=(1, .8, .6, 0, .4, 0, 0, .3), attack=0.01, decay=1.0, sustain=1.0, release=0.03),
-    strings    = dict(n=14, tilt=1.0, attack=0.2, decay=1.0, sustain=1.0, release=0.25, vibrato=0.004),
-    woodwind   = dict(n=7,  tilt=1.4, odd=True, attack=0.05, decay=1.0, sustain=0.9, release=0.08, vibrato=0.003),
-    brass      = dict(n=12, tilt=0.9, attack=0.04, decay=0.4, sustain=0.7, release=0.06, vibrato=0.002),
-    pluck      = dict(n=12, tilt=1.0, attack=0.001, decay=1.2, sustain=0.0, release=0.03, kdecay=0.9, inharm=1e-4),
-    twang      = dict(n=16, tilt=0.7, attack=0.001, decay=0.8, sustain=0.0, release=0.03, kdecay=1.2, bend=0.01),
-    gtr        = dict(n=14, tilt=0.9, attack=0.003, decay=0.8, sustain=0.6, release=0.04, kdecay=0.2),
-    synth      = dict(n=16, tilt=1.0, attack=0.01, decay=0.3, sustain=0.7, release=0.05, vibrato=0.002),
-    bass       = dict(n=6,  tilt=1.7, attack=0.004, decay=1.0, sustain=0.3, release=0.04, kdecay=0.8),
-    upright    = dict(n=6,  tilt=1.9, attack=0.006, decay=0.7, sustain=0.0, release=0.05, kdecay=1.2),
-    synth_bass = dict(n=10, tilt=1.1, attack=0.004, decay=0.6, sustain=0.5, release=0.04, kdecay=0.5),
-    sub        = dict(n=2,  tilt=3.0, attack=0.004, decay=1.2, sustain=0.6, release=0.08, bend=0.25, bend_time=0.03),
-)
-
-def instrument_amps(spec:dict, # a row of INSTRUMENTS
-                    bright:float=0.0, # added to the spectral slope: >0 brighter, <0 darker
-                   )->np.ndarray: # harmonic amplitudes, unit energy
-    "Harmonic amplitudes of an instrument row."
-    if 'amps' in spec: a = np.asarray(spec['amps'], dtype=float)
-    else:
-        k = np.arange(1, spec['n'] + 1, dtype=float)
-        a = k ** -max(spec['tilt'] - bright, 0.3)
-        if spec.get('odd'): a[1::2] *= 0.1
-    return a / np.sqrt((a ** 2).sum())
-
-def render_note(inst:str, # key of INSTRUMENTS
-                midi:float, # pitch as a MIDI note number
-                dur:float, # held duration in seconds (the release rings after it)
-                sr:int, # sample rate
-                bright:float=0.0, # timbre offset, see `instrument_amps`
-               )->np.ndarray: # mono note, peak about 1
-    "One note of an instrument: harmonics under an ADSR envelope."
-    s = INSTRUMENTS[inst]
-    n = max(int((dur + s['release']) * sr), 16)
-    a = instrument_amps(s, bright)
-    kd = s.get('kdecay', 0.0) * np.arange(len(a)) * (1 + max(bright, 0))
-    x = additive(float(midi_hz(midi)), n, sr, a, decays=kd if kd.any() else None, inharm=s.get('inharm', 0.0),
-                 vibrato=s.get('vibrato', 0.0), bend=s.get('bend', 0.0), bend_time=s.get('bend_time', 0.05))
-    env = adsr(n, sr, s['attack'], s['decay'], s['sustain'], s['release'])
-    return x * env
-
-# %% ../nbs/00_data.ipynb #e00da717
-def filt(x:np.ndarray, # signal
-         kind:str, # 'lowpass', 'highpass' or 'bandpass'
-         cutoff, # Hz; a (lo, hi) pair for 'bandpass'
-         sr:int, # sample rate
-         order:int=2, # Butterworth order
-        )->np.ndarray:
-    "Butterworth filter (second-order sections, `scipy.signal.sosfilt`)."
-    c = np.clip(np.asarray(cutoff, dtype=float), 20.0, 0.45 * sr)
-    return signal.sosfilt(signal.butter(order, c, btype=kind, fs=sr, output='sos'), x)
-
-def distort(x:np.ndarray, # signal
-            drive:float, # gain into the shaper; <= 0 leaves `x` unchanged
-            kind:str='tanh', # 'tanh' (soft, tube-like) or 'clip' (hard clipping)
-           )->np.ndarray: # peak <= 1 when drive > 0
-    "Waveshaping distortion of a peak-normalised signal."
-    if drive <= 0: return x
-    if kind not in ('tanh', 'clip'): raise ValueError(f"unknown distortion kind {kind!r}: use 'tanh' or 'clip'")
-    x = (x * (drive / (np.abs(x).max() + 1e-12))).astype(np.float32)
-    if kind == 'tanh': return np.tanh(x) / np.float32(np.tanh(drive))
-    return np.clip(x, -1.0, 1.0)
-
-# %% ../nbs/00_data.ipynb #099731a0
-def kick(sr:int, # sample rate
-         rng:np.random.Generator, # noise source
-         f0:float=120.0, # start pitch of the sweep, Hz
-         f1:float=50.0, # end pitch, Hz
-         sweep:float=0.03, # time constant of the pitch sweep, s
-         decay:float=0.2, # amplitude time constant, s
-         click:float=0.1, # level of the beater click
-        )->np.ndarray:
-    "Kick drum: exponentially swept sine plus click."
-    n = int(sr * min(decay * 6, 1.5)); t = np.arange(n) / sr
-    f = f1 + (f0 - f1) * np.exp(-t / sweep)
-    x = np.sin(2 * np.pi * np.cumsum(f) / sr) * np.exp(-t / decay)
-    return x + click * rng.standard_normal(n) * np.exp(-t / 0.004)
-
-def snare(sr:int, # sample rate
-          rng:np.random.Generator, # noise source
-          tone:float=190.0, # pitch of the drum body, Hz
-          decay:float=0.15, # noise time constant, s
-          snappy:float=0.7, # noise share (0 = all body, 1 = all noise)
-          cutoff:float=6000.0, # upper edge of the noise band, Hz
-         )->np.ndarray:
-    "Snare / rimshot / brush: band-passed noise burst plus a decaying tonal body."
-    n = int(sr * min(decay * 6, 1.0)); t = np.arange(n) / sr
-    noise = filt(rng.standard_normal(n), 'bandpass', (900.0, cutoff), sr) * np.exp(-t / decay)
-    body = np.sin(2 * np.pi * tone * t) * np.exp(-t / 0.04)
-    return snappy * noise / (np.abs(noise).max() + 1e-12) + (1 - snappy) * body
-
-def hat(sr:int, # sample rate
-        rng:np.random.Generator, # noise source
-        decay:float=0.04, # time constant, s (closed ~0.03, open ~0.25, ride ~0.6)
-        cutoff:float=7000.0, # high-pass corner, Hz
-        ring:float=0.0, # level of inharmonic metallic partials (ride bell)
-       )->np.ndarray:
-    "Hi-hat / ride: high-passed noise burst, optionally with a metallic ring."
-    n = int(sr * min(decay * 6, 1.5)); t = np.arange(n) / sr
-    x = filt(rng.standard_normal(n), 'highpass', cutoff, sr)
-    x /= np.abs(x).max() + 1e-12
-    if ring > 0:
-        x = x + ring * additive(520.0, n, sr, np.ones(6), inharm=0.35) / 6
-    return x * np.exp(-t / decay)
-
-# %% ../nbs/00_data.ipynb #5522b743
-CHORDS = {'maj': (0, 4, 7), 'min': (0, 3, 7), '5': (0, 7, 12), 'sus4': (0, 5, 7), 'dim': (0, 3, 6),
-          '6': (0, 4, 7, 9), '7': (0, 4, 7, 10), 'maj7': (0, 4, 7, 11), 'm7': (0, 3, 7, 10), 'm7b5': (0, 3, 6, 10),
-          '9': (0, 4, 7, 10, 14), 'maj9': (0, 4, 7, 11, 14), 'm9': (0, 3, 7, 10, 14), '13': (0, 4, 10, 14, 21)}
-
-def chord_notes(root:int, # pitch class of the chord root (0 = C)
-                quality:str, # key of CHORDS
-                center:int=60, # MIDI note the voicing sits around
-                inversion:int=0, # number of lowest notes moved up an octave
-                rootless:bool=False, # drop the root (jazz piano voicing) when the chord has 4+ notes
-               )->list: # MIDI notes, ascending
-    "Voice a chord near `center`."
-    iv = list(CHORDS[quality])
-    if rootless and len(iv) > 3: iv = iv[1:]
-    base = root % 12 + 12 * math.ceil((center - 6 - root % 12) / 12)   # root in [center-6, center+6)
-    notes = sorted(base + i for i in iv)
-    for _ in range(inversion % len(notes)): notes = notes[1:] + [notes[0] + 12]
-    return notes
-
-# %% ../nbs/00_data.ipynb #cfd5d991
-PROGRESSIONS = {
-    'pop_axis':    [(0, 'maj'), (7, 'maj'), (9, 'min'), (5, 'maj')],                      # I V vi IV
-    'pop_50s':     [(0, 'maj'), (9, 'min'), (5, 'maj'), (7, 'maj')],                      # I vi IV V
-    'pop_vi':      [(9, 'min'), (5, 'maj'), (0, 'maj'), (7, 'maj')],                      # vi IV I V
-    'I_IV_V':      [(0, 'maj'), (5, 'maj'), (7, 'maj'), (5, 'maj')],
-    'country':     [(0, 'maj'), (0, 'maj'), (5, 'maj'), (0, 'maj'), (7, '7'), (7, '7'), (0, 'maj'), (0, 'maj')],
-    'mixo_rock':   [(0, 'maj'), (10, 'maj'), (5, 'maj'), (0, 'maj')],                     # I bVII IV I
-    'minor_rock':  [(0, 'min'), (8, 'maj'), (10, 'maj'), (0, 'min')],                     # i bVI bVII i
-    'power_minor': [(0, '5'), (8, '5'), (10, '5'), (0, '5')],
-    'power_phryg': [(0, '5'), (1, '5'), (0, '5'), (3, '5')],
-    'power_rock':  [(0, '5'), (5, '5'), (7, '5'), (5, '5')],
-    'blues12':     [(0, '7')] * 4 + [(5, '7')] * 2 + [(0, '7')] * 2 + [(7, '7'), (5, '7'), (0, '7'), (7, '7')],
-    'blues_quick': [(0, '7'), (5, '7'), (0, '7'), (0, '7'), (5, '7'), (5, '7'), (0, '7'), (0, '7'),
-                    (7, '7'), (5, '7'), (0, '7'), (7, '7')],
-    'minor_blues': [(0, 'm7')] * 4 + [(5, 'm7')] * 2 + [(0, 'm7')] * 2 + [(8, '7'), (7, '7'), (0, 'm7'), (7, '7')],
-    'ii_V_I':      [(2, 'm9'), (7, '13'), (0, 'maj9'), (0, 'maj9')],
-    'rhythm_turn': [(0, 'maj7'), (9, '7'), (2, 'm7'), (7, '7')],                           # I VI ii V
-    'iii_vi_ii_V': [(4, 'm7'), (9, '7'), (2, 'm9'), (7, '13')],
-    'minor_ii_V':  [(2, 'm7b5'), (7, '7'), (0, 'm9'), (0, 'm9')],
-    'cadence':     [(0, 'maj'), (5, 'maj'), (7, '7'), (0, 'maj')],
-    'cadence_min': [(0, 'min'), (5, 'min'), (7, '7'), (0, 'min')],
-    'pachelbel':   [(0, 'maj'), (7, 'maj'), (9, 'min'), (4, 'min'), (5, 'maj'), (0, 'maj'), (5, 'maj'), (7, 'maj')],
-    'circle':      [(0, 'maj'), (9, 'min'), (2, 'min'), (7, '7')],
-    'dorian_vamp': [(0, 'm7'), (5, '7')],                                                  # i7 IV7 (funk, disco)
-    'minor_vamp':  [(0, 'm7'), (5, 'm7')],                                                 # i7 iv7
-    'lofi_loop':   [(0, 'm7'), (8, 'maj7')],
-    'lofi_minor':  [(0, 'm9'), (3, 'maj7'), (8, 'maj7'), (7, 'm7')],
-    'two_chord':   [(0, 'maj'), (5, 'maj')],
-    'I_V_vamp':    [(0, 'maj'), (7, 'maj')],
-    'minor_two':   [(0, 'min'), (10, 'maj')],
-}
-
-# %% ../nbs/00_data.ipynb #db906a85
-def step_times(n_steps:int, # number of 16th-note steps
-               bpm:float, # tempo in beats per minute
-               swing:float=0.5, # position of the off-beat 8th as a fraction of the beat
-              )->np.ndarray: # (n_steps,) onset times in seconds
-    "Onset time of every 16th step, with swing."
-    pos = np.array([0.0, swing / 2, swing, swing + (1 - swing) / 2])
-    i = np.arange(n_steps)
-    return (i // 4 + pos[i % 4]) * 60.0 / bpm
-
-def pattern_notes(pattern:str, # one bar of steps, e.g. 'R---5---'
-                 )->list: # (step, length in steps, token) for every onset
-    "Onsets of a pattern string with their held lengths."
-    out = []
-    for i, c in enumerate(pattern):
-        if c in '-.': continue
-        j = i + 1
-        while j < len(pattern) and pattern[j] == '-': j += 1
-        out.append((i, j - i, c))
-    return out
-
-# %% ../nbs/00_data.ipynb #3af949d6
-DRUM_PATTERNS = {  # voice -> one 4/4 bar of 16 steps (3/4 patterns have 12)
-    'backbeat':    dict(kick='X.......X.x.....', snare='....X.......X...', hat='x.x.x.x.x.x.x.x.'),
-    'rock2':       dict(kick='X.....x.X.......', snare='....X.......X..o', hat='x.x.x.x.x.x.x.x.'),
-    'pop':         dict(kick='X......xX.......', snare='....X.......X...', hat='xoxoxoxoxoxoxoxo'),
-    'halftime':    dict(kick='X.........x.....', snare='........X.......', hat='x.x.x.x.x.x.x.x.'),
-    'four_floor':  dict(kick='X...X...X...X...', snare='....X.......X...', hat='..x...x...x...x.'),
-    'disco':       dict(kick='X...X...X...X...', snare='....X.......X...', hat='x.o.x.o.x.o.x.o.',
-                        ohat='..x...x...x...x.'),
-    'double_kick': dict(kick='XxXxXxXxXxXxXxXx', snare='....X.......X...', ride='x...x...x...x...'),
-    'gallop':      dict(kick='X.xxX.xxX.xxX.xx', snare='....X.......X...', hat='x.x.x.x.x.x.x.x.'),
-    'blast':       dict(kick='X.X.X.X.X.X.X.X.', snare='.x.x.x.x.x.x.x.x', ride='x.x.x.x.x.x.x.x.'),
-    'shuffle':     dict(kick='X.......X.......', snare='....X.......X...', hat='x.x.x.x.x.x.x.x.'),
-    'swing':       dict(ride='X...x.x.X...x.x.', hat='....x.......x...', kick='o...o...o...o...'),
-    'train':       dict(kick='X.......X.......', snare='oxoxoxoXoxoxoxoX'),
-    'boomchick':   dict(kick='X.......X.......', rim='....X.......X...', ride='x.x.x.x.x.x.x.x.'),   # cross-stick
-    'boombap':     dict(kick='X......X..X.....', snare='....X.......X...', hat='x.x.x.x.x.x.x.x.'),
-    'boombap2':    dict(kick='X.....X...X..x..', snare='....X.......X...', hat='x.xxx.x.x.xxx.x.'),
-    'one_drop':    dict(kick='........X.......', rim='........X.......', hat='x.x.x.x.x.x.x.x.'),
-    'steppers':    dict(kick='X...X...X...X...', rim='........X.......', hat='..x...x...x...x.'),
-    'rockers':     dict(kick='X.......X.......', rim='....x.......x...', hat='xxxxxxxxxxxxxxxx'),
-    'waltz':       dict(kick='X...........', snare='....x...x...', hat='x.x.x.x.x.x.'),
-    'jazz_waltz':  dict(ride='X...x.x.x...', hat='....x...x...', kick='o...........'),
-}
-
-COMP_PATTERNS = {
-    'pad':        'x---------------',
-    'halves':     'x-------x-------',
-    'quarters':   'x--.x--.x--.x--.',
-    'strum8':     'x-x-x-x-x-x-x-x-',
-    'strum16':    'x.xxx.xxx.xxx.xx',
-    'stabs':      ['x-.....x-.......', 'x-......x-..x-..', '..x-......x-....'],
-    'shuffle':    'x.x.x.x.x.x.x.x.',
-    'skank':      '..x...x...x...x.',
-    'skank16':    '..xx..xx..xx..xx',
-    'disco_stabs':'..x-..x-..x-..x-',
-    'chug16':     'xxxxxxxxxxxxxxxx',
-    'gallop_gtr': 'x.xxx.xxx.xxx.xx',
-    'charleston': ['x-....x-........', '......x-....x-..', 'x-..........x-..', '....x-....x-....'],
-    'offbeat_chick': '....x-......x-..',
-    'arp':        'a-a-a-a-a-a-a-a-',
-    'alberti':    'a-a-a-a-a-a-a-a-',
-}
-
-BASS_PATTERNS = {
-    'root_whole': 'R---------------',
-    'halves':     'R-------5-------',
-    'root_fifth': 'R--.....5--.....',
-    'root8':      'R-R-R-R-R-R-R-R-',
-    'root16':     'RRRRRRRRRRRRRRRR',
-    'pop8':       'R-R-R-R-R-R-5-5-',
-    'octave':     'R.O.R.O.R.O.R.O.',
-    'synco':      ['R--R--R-..R-.5-.', 'R--R--5-..R-.O-.'],
-    'walking':    ['R---3---5---A---', 'R---5---6---A---', 'R---O---5---A---', 'R---3---7---A---'],
-    'boogie':     'R-3-5-6-7-6-5-3-',
-    'sub_long':   ['R-------....R-R-', 'R-----------R---', 'R-------5-------'],
-    'reggae':     ['....R-5-O---3-5-', '..R-R-5---R-3-..'],
-    'reggae2':    'R---..R-5-..R-..',
-    'waltz':      'R---5---5---',
-}
-
-# %% ../nbs/00_data.ipynb #ede3a759
-KITS = {
-    'acoustic': dict(kick_f0=(90, 140), kick_f1=(45, 60), kick_decay=(0.12, 0.3), click=(0.05, 0.2),
-                     snare_tone=(170, 230), snare_decay=(0.1, 0.2), snappy=(0.5, 0.8), hat_decay=(0.02, 0.06),
-                     hat_cut=(6000, 9000)),
-    'rock':     dict(kick_f0=(100, 150), kick_f1=(45, 60), kick_decay=(0.1, 0.2), click=(0.15, 0.35),
-                     snare_tone=(180, 240), snare_decay=(0.15, 0.28), snappy=(0.55, 0.8), hat_decay=(0.02, 0.05),
-                     hat_cut=(6000, 9000)),
-    'metal':    dict(kick_f0=(130, 180), kick_f1=(50, 65), kick_decay=(0.05, 0.12), click=(0.3, 0.6),
-                     snare_tone=(200, 260), snare_decay=(0.12, 0.25), snappy=(0.5, 0.75), hat_decay=(0.02, 0.05),
-                     hat_cut=(6000, 9000)),
-    'disco':    dict(kick_f0=(80, 120), kick_f1=(40, 55), kick_decay=(0.2, 0.35), click=(0.05, 0.15),
-                     snare_tone=(180, 220), snare_decay=(0.15, 0.3), snappy=(0.7, 0.95), hat_decay=(0.02, 0.05),
-                     hat_cut=(7000, 10000)),
-    '808':      dict(kick_f0=(55, 85), kick_f1=(35, 50), kick_decay=(0.35, 0.8), click=(0.0, 0.05),
-                     snare_tone=(180, 240), snare_decay=(0.1, 0.25), snappy=(0.8, 1.0), hat_decay=(0.01, 0.03),
-                     hat_cut=(7000, 10000)),
-    'brush':    dict(kick_f0=(70, 100), kick_f1=(45, 55), kick_decay=(0.1, 0.2), click=(0.0, 0.05),
-                     snare_tone=(150, 200), snare_decay=(0.2, 0.4), snappy=(0.9, 1.0), hat_decay=(0.03, 0.08),
-                     hat_cut=(4000, 7000)),
-    'vintage':  dict(kick_f0=(80, 120), kick_f1=(45, 60), kick_decay=(0.1, 0.25), click=(0.05, 0.15),
-                     snare_tone=(170, 230), snare_decay=(0.1, 0.2), snappy=(0.5, 0.8), hat_decay=(0.02, 0.05),
-                     hat_cut=(3500, 6000)),
-}
-
-_MIX = dict(drums=(-4, 0), comp=(-4, 0), bass=(-5, -1), lead=(-8, -3), pad=(-14, -8))
-
-GENRE_RECIPES = {
-    'blues': dict(
-        tempo=(65, 130), meter={4: 1}, swing=(0.58, 0.68), mode={'major': 4, 'minor': 1},
-        prog={'blues12': 3, 'blues_quick': 2, 'minor_blues': 1}, bars_per_chord={1: 1},
-        drums={'shuffle': 4, 'backbeat': 0.5, 'none': 0.3}, kit={'acoustic': 2, 'vintage': 2},
-        comp={'shuffle': 2, 'stabs': 1, 'quarters': 1, 'pad': 0.5},
-        comp_inst={'piano': 2, 'gtr': 3, 'organ': 0.5, 'pluck': 0.5}, drive=(0.5, 4),
-        bass={'boogie': 2, 'walking': 2, 'root_fifth': 1}, bass_inst={'bass': 2, 'upright': 1},
-        lead=0.7, lead_inst={'gtr': 3, 'woodwind': 1, 'brass': 0.5}, scale={'blues': 3, 'pent': 1},
-        pad=0.2, pad_inst={'organ': 1}, jitter=(3, 10), reverb=(0.05, 0.3), lowpass=(3500, 7000),
-        noise_db=(-45, -30), dyn=(0.0, 0.2), limit=(1.0, 2.5)),
-    'classical': dict(
-        tempo=(50, 140), meter={4: 2, 3: 1}, swing=0.5, mode={'major': 1, 'minor': 1},
-        prog={'cadence': 1, 'cadence_min': 1, 'pachelbel': 1, 'circle': 1}, bars_per_chord={1: 2, 2: 1, 0.5: 1},
-        drums={'none': 1}, kit={'acoustic': 1},
-        comp={'pad': 2, 'arp': 2, 'halves': 1, 'alberti': 1}, comp_inst={'strings': 2, 'piano': 2, 'woodwind': 0.5},
-        drive=0, bass={'root_whole': 1, 'halves': 1}, bass_inst={'strings': 2, 'piano': 1, 'upright': 0.3},
-        lead=0.7, lead_inst={'woodwind': 2, 'strings': 1, 'piano': 1, 'brass': 0.5}, scale={'diatonic': 3, 'pent': 1},
-        pad=0.3, pad_inst={'strings': 1}, jitter=(5, 15), reverb=(0.2, 0.5), lowpass=(6000, 11000),
-        noise_db=(-65, -45), dyn=(0.3, 0.8), limit=(1.0, 1.2)),
-    'country': dict(
-        tempo=(80, 170), meter={4: 4, 3: 1}, swing=(0.5, 0.56), mode={'major': 1},
-        prog={'country': 3, 'I_IV_V': 2, 'pop_50s': 1, 'two_chord': 0.5}, bars_per_chord={1: 2, 2: 1},
-        drums={'train': 3, 'boomchick': 2, 'backbeat': 0.5}, kit={'acoustic': 2, 'brush': 1},
-        comp={'strum8': 2, 'offbeat_chick': 2, 'quarters': 1}, comp_inst={'pluck': 3, 'twang': 3, 'piano': 0.3},
-        drive=(0, 0.5), bass={'root_fifth': 4, 'walking': 0.3, 'root8': 0.5}, bass_inst={'bass': 2, 'upright': 1},
-        lead=0.8, lead_inst={'twang': 3, 'strings': 1.5, 'woodwind': 0.3}, scale={'pent': 2, 'diatonic': 1, 'blues': 0.3},
-        pad=0.15, pad_inst={'strings': 1, 'organ': 0.5}, jitter=(3, 8), reverb=(0.05, 0.25), lowpass=(5000, 10000),
-        noise_db=(-60, -40), dyn=(0.0, 0.25), limit=(1.0, 2.0)),
-    'disco': dict(
-        tempo=(110, 132), meter={4: 1}, swing=(0.5, 0.53), mode={'minor': 2, 'major': 1},
-        prog={'minor_vamp': 3, 'dorian_vamp': 2, 'pop_vi': 1, 'rhythm_turn': 0.5}, bars_per_chord={1: 1, 2: 1},
-        drums={'disco': 5, 'four_floor': 1}, kit={'disco': 2, 'acoustic': 1},
-        comp={'disco_stabs': 3, 'strum16': 1, 'skank': 0.3, 'pad': 1},
-        comp_inst={'strings': 2, 'epiano': 1, 'brass': 1, 'gtr': 0.3}, drive=(0, 0.5),
-        bass={'octave': 5, 'synco': 1}, bass_inst={'bass': 2, 'synth_bass': 2},
-        lead=0.5, lead_inst={'strings': 2, 'brass': 1, 'synth': 1}, scale={'pent': 1, 'diatonic': 1},
-        pad=0.7, pad_inst={'strings': 1}, jitter=(0, 3), reverb=(0.05, 0.25), lowpass=(7000, 11000),
-        noise_db=(-65, -45), dyn=(0.0, 0.15), limit=(1.5, 3.5)),
-    'hiphop': dict(
-        tempo=(70, 100), meter={4: 1}, swing=(0.5, 0.62), mode={'minor': 1},
-        prog={'lofi_loop': 2, 'lofi_minor': 2, 'dorian_vamp': 0.5, 'minor_blues': 0.3}, bars_per_chord={1: 1, 2: 2},
-        drums={'boombap': 3, 'boombap2': 2, 'halftime': 1}, kit={'808': 3, 'vintage': 1, 'acoustic': 1},
-        comp={'stabs': 2, 'pad': 1, 'halves': 1}, comp_inst={'epiano': 2, 'piano': 1, 'strings': 1, 'brass': 0.5,
-                                                            'organ': 0.5},
-        drive=0, bass={'sub_long': 4, 'synco': 1}, bass_inst={'sub': 4, 'synth_bass': 1},
-        lead=0.3, lead_inst={'synth': 1, 'epiano': 1, 'woodwind': 1}, scale={'pent': 2, 'diatonic': 1},
-        pad=0.3, pad_inst={'strings': 1, 'synth': 1}, jitter=(0, 4), reverb=(0.02, 0.2), lowpass=(3000, 6000),
-        noise_db=(-45, -30), dyn=(0.0, 0.1), limit=(1.5, 4.0),
-        mix=dict(drums=(-3, 3), comp=(-10, -3), bass=(3, 8), lead=(-10, -3), pad=(-14, -6))),
-    'jazz': dict(
-        tempo=(80, 200), meter={4: 4, 3: 1}, swing=(0.58, 0.7), mode={'major': 2, 'minor': 1},
-        prog={'ii_V_I': 3, 'rhythm_turn': 2, 'iii_vi_ii_V': 2, 'minor_ii_V': 1, 'dorian_vamp': 0.5},
-        bars_per_chord={1: 2, 0.5: 1}, drums={'swing': 5, 'shuffle': 0.5, 'none': 0.3}, kit={'brush': 2, 'acoustic': 2},
-        comp={'charleston': 3, 'stabs': 1, 'pad': 0.5, 'quarters': 0.5},
-        comp_inst={'piano': 3, 'epiano': 1, 'pluck': 1, 'organ': 0.5}, rootless=True, drive=0,
-        bass={'walking': 5, 'root_fifth': 0.5}, bass_inst={'upright': 4, 'bass': 1},
-        lead=0.8, lead_inst={'brass': 2, 'woodwind': 2, 'piano': 1, 'pluck': 0.5}, scale={'diatonic': 2, 'blues': 1,
-                                                                                         'pent': 0.5},
-        pad=0.1, pad_inst={'strings': 1}, jitter=(3, 10), reverb=(0.1, 0.35), lowpass=(4000, 8000),
-        noise_db=(-50, -35), dyn=(0.05, 0.3), limit=(1.0, 1.8), ghost=(0.05, 0.2)),
-    'metal': dict(
-        tempo=(90, 200), meter={4: 1}, swing=0.5, mode={'minor': 1},
-        prog={'power_minor': 2, 'power_phryg': 2, 'power_rock': 1, 'minor_rock': 0.5}, bars_per_chord={1: 2, 0.5: 1, 2: 1},
-        drums={'double_kick': 3, 'gallop': 2, 'backbeat': 0.5, 'blast': 0.5}, kit={'metal': 3, 'rock': 1},
-        comp={'chug16': 3, 'gallop_gtr': 2, 'strum8': 1, 'pad': 0.3}, comp_inst={'gtr': 1}, drive=(15, 40), register=(40, 50),
-        bass={'root8': 3, 'root16': 1}, bass_inst={'bass': 2, 'synth_bass': 1},
-        lead=0.4, lead_inst={'gtr': 1}, scale={'diatonic': 1, 'pent': 1, 'blues': 0.5},
-        pad=0.1, pad_inst={'strings': 1, 'organ': 1}, jitter=(1, 5), reverb=(0.05, 0.2), lowpass=(6000, 10000),
-        noise_db=(-65, -45), dyn=(0.0, 0.1), limit=(2.0, 5.0)),
-    'pop': dict(
-        tempo=(80, 130), meter={4: 1}, swing=(0.5, 0.55), mode={'major': 3, 'minor': 1},
-        prog={'pop_axis': 3, 'pop_50s': 2, 'pop_vi': 2, 'I_IV_V': 1, 'circle': 0.5}, bars_per_chord={1: 3, 2: 1},
-        drums={'pop': 3, 'four_floor': 0.5, 'backbeat': 1.5, 'halftime': 1}, kit={'acoustic': 1, 'disco': 1, '808': 1},
-        comp={'strum8': 1, 'quarters': 1.5, 'pad': 1.5, 'arp': 1, 'halves': 1},
-        comp_inst={'piano': 2, 'synth': 2, 'pluck': 1, 'epiano': 1, 'strings': 0.3}, drive=(0, 1),
-        bass={'pop8': 2, 'root_fifth': 1, 'root8': 1, 'synco': 1}, bass_inst={'bass': 2, 'synth_bass': 2},
-        lead=0.9, lead_inst={'synth': 3, 'piano': 1, 'woodwind': 0.3, 'brass': 0.3, 'twang': 0.2},
-        scale={'pent': 2, 'diatonic': 2}, pad=0.4, pad_inst={'strings': 1, 'synth': 1}, jitter=(0, 4),
-        reverb=(0.1, 0.3), lowpass=(8000, 11000), noise_db=(-65, -45), dyn=(0.0, 0.15), limit=(1.5, 4.0)),
-    'reggae': dict(
-        tempo=(65, 100), meter={4: 1}, swing=(0.5, 0.6), mode={'major': 2, 'minor': 1},
-        prog={'two_chord': 2, 'I_V_vamp': 1, 'minor_two': 2, 'pop_axis': 0.5}, bars_per_chord={1: 1, 2: 1},
-        drums={'one_drop': 3, 'steppers': 1.5, 'rockers': 1}, kit={'acoustic': 1, 'vintage': 1},
-        comp={'skank': 4, 'skank16': 1}, comp_inst={'pluck': 2, 'organ': 2, 'piano': 1, 'gtr': 0.5}, drive=(0, 0.5),
-        bass={'reggae': 3, 'reggae2': 2}, bass_inst={'bass': 2, 'sub': 1},
-        lead=0.4, lead_inst={'organ': 1, 'brass': 1, 'synth': 1}, scale={'pent': 2, 'diatonic': 1},
-        pad=0.2, pad_inst={'organ': 1}, jitter=(2, 6), reverb=(0.1, 0.35), lowpass=(4000, 8000),
-        noise_db=(-55, -35), dyn=(0.0, 0.15), limit=(1.0, 2.5),
-        mix=dict(drums=(-6, 0), comp=(-9, -2), bass=(0, 5), lead=(-9, -2), pad=(-14, -6))),
-    'rock': dict(
-        tempo=(90, 160), meter={4: 1}, swing=(0.5, 0.55), mode={'major': 1, 'minor': 1},
-        prog={'mixo_rock': 2, 'I_IV_V': 2, 'minor_rock': 2, 'power_rock': 2, 'pop_axis': 1},
-        bars_per_chord={1: 2, 2: 1, 0.5: 0.5}, drums={'backbeat': 3, 'rock2': 2, 'four_floor': 0.3, 'double_kick': 0.2},
-        kit={'rock': 2, 'acoustic': 2}, comp={'strum8': 3, 'chug16': 0.3, 'quarters': 1, 'pad': 1},
-        comp_inst={'gtr': 5, 'pluck': 0.3, 'organ': 0.3, 'piano': 0.3}, drive=(4, 10), register=(48, 62),
-        bass={'root8': 3, 'pop8': 1, 'root_fifth': 1}, bass_inst={'bass': 3, 'synth_bass': 0.5},
-        lead=0.5, lead_inst={'gtr': 3, 'organ': 0.5, 'synth': 0.3}, scale={'pent': 2, 'blues': 1, 'diatonic': 1},
-        pad=0.15, pad_inst={'organ': 1, 'strings': 1}, jitter=(2, 8), reverb=(0.05, 0.25), lowpass=(6000, 10000),
-        noise_db=(-65, -45), dyn=(0.0, 0.15), limit=(1.5, 4.0)),
-}
-
-def _draw(rng:np.random.Generator, spec):
-    "Draw one value from a recipe field (see the markdown above)."
-    if isinstance(spec, tuple) and len(spec) == 2: return float(rng.uniform(*spec))
-    if isinstance(spec, dict):
-        keys = list(spec); w = np.array([spec[k] for k in keys], dtype=float)
-        return keys[rng.choice(len(keys), p=w / w.sum())]
-    if isinstance(spec, list): return spec[rng.integers(len(spec))]
-    return spec
-
-def draw_recipe(genre:str, # one of GTZAN_GENRES
-                rng:np.random.Generator, # source of all the track's choices
-               )->dict: # concrete parameters of one track
-    "Draw one track's concrete parameters from its genre recipe."
-    r = GENRE_RECIPES[genre]
-    d = {k: _draw(rng, v) for k, v in r.items() if k not in ('mix', 'kit', 'lead', 'pad', 'register')}
-    if 'register' in r: d['register'] = r['register']
-    d['kit'] = {k: _draw(rng, v) for k, v in KITS[_draw(rng, r['kit'])].items()}
-    d['mix'] = {k: _draw(rng, v) for k, v in r.get('mix', _MIX).items()}
-    d['lead'] = rng.random() < r['lead']
-    d['pad'] = rng.random() < r['pad']
-    d['key'] = int(rng.integers(12))
-    d['bright'] = float(rng.uniform(-0.15, 0.15))
-    d['ghost'] = _draw(rng, r.get('ghost', (0.0, 0.05)))
-    return d
-
-# %% ../nbs/00_data.ipynb #2dbf9cbb
-def _place(buf:np.ndarray, x:np.ndarray, t:float, sr:int, gain:float=1.0):
-    "Add `x*gain` into `buf` starting at time `t` (cut at the end)."
-    i = int(round(t * sr))
-    if i >= len(buf) or i + len(x) <= 0: return
-    if i < 0: x, i = x[-i:], 0
-    m = min(len(x), len(buf) - i)
-    buf[i:i + m] += gain * x[:m]
-
-def _fit(p:str, steps:int)->str:
-    "Tile or cut a pattern string to `steps` steps."
-    return (p * (steps // len(p) + 1))[:steps]
-
-def _pattern(rng, spec, steps):
-    "One bar of a pattern (a random variation when `spec` is a list)."
-    return _fit(spec[rng.integers(len(spec))] if isinstance(spec, list) else spec, steps)
-
-def render_notes(notes:list, # (onset s, duration s, MIDI pitch, velocity)
-                 inst:str, # key of INSTRUMENTS
-                 n:int, # output length in samples
-                 sr:int, # sample rate
-                 bright:float=0.0, # timbre offset
-                )->np.ndarray: # (n,) the rendered part
-    "Render a list of notes of one instrument into a buffer (identical notes rendered once)."
-    buf, cache = np.zeros(n), {}
-    for t, dur, pitch, vel in notes:
-        key = (round(pitch, 2), round(dur, 3))
-        if key not in cache: cache[key] = render_note(inst, pitch, dur, sr, bright)
-        _place(buf, cache[key], t, sr, vel)
-    return buf
-
-# %% ../nbs/00_data.ipynb #7b4885f8
-def render_drums(r:dict, # drawn recipe (see `draw_recipe`)
-                 grid:np.ndarray, # onset time of every step
-                 steps:int, # steps per bar
-                 n:int, # output length
-                 sr:int, # sample rate
-                 rng:np.random.Generator, # randomness (jitter, ghosts, fills)
-                )->np.ndarray:
-    "The drum part: pattern hits of kick, snare, rim, hats and ride with humanised timing and velocity."
-    name = r['drums']
-    if name == 'none': return np.zeros(n)
-    if steps == 12: name = 'jazz_waltz' if name == 'swing' else 'waltz'
-    k = r['kit']
-    voices = {'kick': (kick(sr, rng, k['kick_f0'], k['kick_f1'], 0.03, k['kick_decay'], k['click']), 1.0),
-              'snare': (snare(sr, rng, k['snare_tone'], k['snare_decay'], k['snappy']), 0.8),
-              'rim': (snare(sr, rng, rng.uniform(380, 600), 0.04, 0.3, 9000), 0.6),
-              'hat': (hat(sr, rng, k['hat_decay'], k['hat_cut']), 0.3),
-              'ohat': (hat(sr, rng, 0.25, k['hat_cut']), 0.25),
-              'ride': (hat(sr, rng, rng.uniform(0.3, 0.8), k['hat_cut'] * 0.7, ring=0.6), 0.3)}
-    vel = {'X': 1.0, 'x': 0.75, 'o': 0.35}
-    buf = np.zeros(n)
-    n_bars = len(grid) // steps
-    jit = r['jitter'] / 1000
-    for voice, pat in DRUM_PATTERNS[name].items():
-        x, g = voices[voice]
-        g *= 10 ** (rng.uniform(-3, 3) / 20)
-        for bar in range(n_bars):
-            p = list(_fit(pat, steps))
-            if voice == 'snare' and bar % 4 == 3 and rng.random() < 0.3:       # a fill on the last beat
-                p[-4:] = 'xxxX'
-            for i, c in enumerate(p):
-                if c == '.' and voice == 'snare' and rng.random() < r['ghost']: c = 'o'
-                if c == '.': continue
-                t = grid[bar * steps + i] + rng.normal(0, jit)
-                _place(buf, x, t, sr, g * vel[c] * rng.uniform(0.85, 1.0))
-    return buf
-
-# %% ../nbs/00_data.ipynb #541430ea
-SCALES = {'major': (0, 2, 4, 5, 7, 9, 11), 'minor': (0, 2, 3, 5, 7, 8, 10), 'major_pent': (0, 2, 4, 7, 9),
-          'minor_pent': (0, 3, 5, 7, 10), 'blues': (0, 3, 5, 6, 7, 10)}
-
-def _chord_at(r, prog, bar_pos):
-    "The (root pitch class, quality) sounding at `bar_pos` (in bars)."
-    off, q = prog[(int(bar_pos / r['bars_per_chord']) + r.get('prog_shift', 0)) % len(prog)]
-    return (r['key'] + off) % 12, q
-
-def comp_notes(r:dict, # drawn recipe
-               grid:np.ndarray, # onset time of every step
-               steps:int, # steps per bar
-               rng:np.random.Generator, # randomness
-              )->list: # (onset, dur, pitch, vel)
-    "Chord comping: the drawn rhythm pattern over the drawn progression."
-    prog, spec = PROGRESSIONS[r['prog']], COMP_PATTERNS[r['comp']]
-    step_s = 15.0 / r['tempo']
-    strum = r['comp_inst'] in ('pluck', 'twang', 'gtr') and r['comp'] not in ('chug16', 'gallop_gtr')
-    center, inv = int(rng.uniform(*r.get('register', (55, 67)))), int(rng.integers(3))
-    order = [0, 2, 1, 2] if r['comp'] == 'alberti' else [0, 1, 2, 3, 2, 1]
-    notes, arp_i = [], 0
-    for bar in range(len(grid) // steps):
-        for i, length, c in pattern_notes(_pattern(rng, spec, steps)):
-            root, q = _chord_at(r, prog, bar + i / steps)
-            ch = chord_notes(root, q, center, inv, rootless=r.get('rootless', False))
-            t, dur = grid[bar * steps + i], length * step_s * (0.5 if length == 1 else 0.9)
-            v = rng.uniform(0.7, 1.0)
-            if c == 'a':
-                notes.append((t, dur * 1.5, ch[order[arp_i % len(order)] % len(ch)], v)); arp_i += 1
-            else:
-                notes += [(t + j * strum * 0.012, dur, p, v) for j, p in enumerate(ch)]
-    return notes
-
-def bass_notes(r:dict, grid:np.ndarray, steps:int, rng:np.random.Generator)->list:
-    "Bass line: the drawn pattern's tokens resolved against the sounding chord (E1..D#2 roots)."
-    prog, spec = PROGRESSIONS[r['prog']], BASS_PATTERNS[r['bass']]
-    step_s = 15.0 / r['tempo']
-    notes = []
-    for bar in range(len(grid) // steps):
-        for i, length, c in pattern_notes(_pattern(rng, spec, steps)):
-            root, q = _chord_at(r, prog, bar + i / steps)
-            iv = CHORDS[q]
-            base = 28 + (root - 4) % 12
-            if c == 'A':
-                nxt, _ = _chord_at(r, prog, bar + 1)
-                p = 28 + (nxt - 4) % 12 + (1 if rng.random() < 0.5 else -1)
-            else:
-                p = base + {'R': 0, '5': 7, '6': 9, 'O': 12, '3': iv[1] if iv[1] < 5 else 4,
-                            '7': iv[3] if len(iv) > 3 and iv[3] in (10, 11) else 10}[c]
-            notes.append((grid[bar * steps + i], length * step_s * 0.9, p, rng.uniform(0.8, 1.0)))
-    return notes
-
-def lead_notes(r:dict, grid:np.ndarray, steps:int, rng:np.random.Generator)->list:
-    "Lead melody: a two-bar random-walk motif on the genre scale, repeated with variations."
-    minor = r['mode'] == 'minor'
-    sc = {'diatonic': 'minor' if minor else 'major', 'pent': 'minor_pent' if minor else 'major_pent',
-          'blues': 'blues'}[r['scale']]
-    pcs = np.array(SCALES[sc])
-    pitches = np.concatenate([r['key'] + 48 + 12 * o + pcs for o in range(4)])
-    pitches = pitches[(pitches >= 60) & (pitches <= 88)]
-    density, step_s = rng.uniform(0.15, 0.45), 15.0 / r['tempo']
-    def motif():
-        on = np.flatnonzero(rng.random(2 * steps) < density)
-        walk = np.clip(int(rng.integers(len(pitches))) + np.cumsum(rng.integers(-2, 3, len(on))), 0, len(pitches) - 1)
-        return on, walk
-    notes, m = [], motif()
-    n_bars = len(grid) // steps
-    for b0 in range(0, n_bars - 1, 2):
-        if rng.random() < 0.35: m = motif()
-        if rng.random() < 0.25: continue                     # the lead rests for two bars
-        on, walk = m
-        for j, (s, w) in enumerate(zip(on, walk)):
-            nxt = on[j + 1] if j + 1 < len(on) else 2 * steps
-            notes.append((grid[b0 * steps + s], min(nxt - s, 4) * step_s * 0.9, pitches[w], rng.uniform(0.7, 1.0)))
-    return notes
-
-# %% ../nbs/00_data.ipynb #b109e469
-def _rms(x): return float(np.sqrt(np.square(x).mean())) if len(x) else 0.0
-
-def _rms_norm(x):
-    r = _rms(x)
-    return x / r if r > 1e-9 else x
-
-def master(y:np.ndarray, # the mix
-           r:dict, # drawn recipe
-           sr:int, # sample rate
-           rng:np.random.Generator, # randomness
-          )->np.ndarray: # mastered mix
-    "Reverb, slow dynamics, tone, noise and limiting of a mix."
-    n = len(y)
-    rt = rng.uniform(0.3, 1.8)
-    t = np.arange(int(rt * sr)) / sr
-    ir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt)
-    m = n // 4 * 4                                           # the dark tail is convolved at sr/4 (4x cheaper)
-    wet = signal.oaconvolve(y[:m].reshape(-1, 4).mean(1), ir[::4])
-    wet = filt(np.repeat(wet, 4)[:n], 'lowpass', sr / 9, sr, order=4)
-    wet = np.pad(wet, (0, n - len(wet)))
-    y = y + r['reverb'] * _rms_norm(wet) * _rms(y)
-    tc = np.arange(0, n + 256, 256) / sr                     # slow gain curve, computed at sr/256
-    curve = sum(np.sin(2 * np.pi * rng.uniform(0.02, 0.12) * tc + rng.uniform(0, 2 * np.pi)) for _ in range(3)) / 3
-    y = y * np.interp(np.arange(n) / sr, tc, 1 + r['dyn'] * curve)
-    y = filt(y, 'lowpass', r['lowpass'], sr)
-    noise = rng.standard_normal(n)
-    if rng.random() < 0.5: noise = filt(noise, 'lowpass', rng.uniform(1000, 6000), sr)
-    y = y + 10 ** (r['noise_db'] / 20) * _rms_norm(noise) * _rms(y)
-    return distort(y, r['limit']) if r['limit'] > 1.05 else y
-
-# %% ../nbs/00_data.ipynb #90e2edf8
-def synthesize_track(genre:str, # one of GTZAN_GENRES
-                     seed:int, # non-negative integer; same seed and genre -> identical audio
-                     duration:float=30.0, # seconds
-                     sr:int=22050, # sample rate
-                    )->np.ndarray: # (round(duration*sr),) float32, peak in [0.5, 0.95]
-    "One synthetic track of `genre`, deterministic from `seed`."
-    if genre not in GENRE_RECIPES: raise DatasetError(f"unknown genre {genre!r}: expected one of {GTZAN_GENRES}")
-    if not duration > 0: raise ValueError(f"duration must be > 0 seconds, got {duration}")
-    if not int(sr) >= 8000: raise ValueError(f"sr must be >= 8000 Hz, got {sr}")
-    if int(seed) != seed or seed < 0: raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    sr, rng = int(sr), np.random.default_rng([int(seed), GTZAN_GENRES.index(genre)])
-    r = draw_recipe(genre, rng)
-    steps = 4 * r['meter']
-    bar_s = steps * 15.0 / r['tempo']
-    start = rng.uniform(0, bar_s)                            # excerpts do not start on a downbeat
-    n_out = int(round(duration * sr))
-    n_bars = int(np.ceil((start + duration) / bar_s))
-    n = int((n_bars * bar_s + 0.5) * sr)
-    grid = step_times(n_bars * steps, r['tempo'], r['swing'])
-    r['prog_shift'] = int(rng.integers(4))
-    parts = {'drums': render_drums(r, grid, steps, n, sr, rng)}
-    comp = render_notes(comp_notes(r, grid, steps, rng), r['comp_inst'], n, sr, r['bright'])
-    if r['comp_inst'] == 'gtr' and r['drive'] > 0:
-        comp = filt(distort(comp, r['drive'], 'clip' if r['drive'] > 15 else 'tanh'), 'lowpass',
-                    rng.uniform(3000, 6000), sr)
-    parts['comp'] = comp
-    parts['bass'] = render_notes(bass_notes(r, grid, steps, rng), r['bass_inst'], n, sr, r['bright'])
-    if r['lead']:
-        lead = render_notes(lead_notes(r, grid, steps, rng), r['lead_inst'], n, sr, r['bright'])
-        if r['lead_inst'] == 'gtr': lead = filt(distort(lead, max(r['drive'], 2.0)), 'lowpass', 5000, sr)
-        parts['lead'] = lead
-    if r['pad']:
-        pad = dict(r, comp='pad', rootless=False)
-        parts['pad'] = render_notes(comp_notes(pad, grid, steps, rng), r['pad_inst'], n, sr, r['bright'])
-    y = sum(_rms_norm(x) * 10 ** (r['mix'][k] / 20) for k, x in parts.items())
-    y = master(y, r, sr, rng)
-    i0 = int(start * sr)
-    y = y[i0:i0 + n_out]
-    y = y / (np.abs(y).max() + 1e-12) * rng.uniform(0.5, 0.95)
-    return y.astype(np.float32)
-
-# %% ../nbs/00_data.ipynb #9681ce2f
-SYNTH_VERSION = 2  # bump when the generator's output changes, so old sets are regenerated
-
-def _track_seed(seed:int, genre:str, i:int)->int:
-    return int(np.random.SeedSequence([int(seed), GTZAN_GENRES.index(genre), int(i)]).generate_state(1)[0])
-
-def _write_track(path:Path, genre:str, seed:int, duration:float, sr:int):
-    "Synthesize one track and write it atomically as 16-bit PCM wav."
-    y = synthesize_track(genre, seed, duration, sr)
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.part')     # (mkstemp would leave the file mode at 0600)
-    try:
-        sf.write(tmp, y, sr, subtype='PCM_16', format='WAV')
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp): os.remove(tmp)
-
-def _write_json(path:Path, obj):
-    tmp = path.with_name(path.name + '.part')
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True))
-    os.replace(tmp, path)
-
-def make_synthetic_gtzan(root=None, # output folder; default `default_data_dir()/'synthetic'`
-                         n_per_genre:int=10, # tracks per genre
-                         duration:float=30.0, # seconds per track
-                         sr:int=22050, # sample rate
-                         seed:int=0, # seed of the whole set
-                         genres=None, # subset of GTZAN_GENRES; None for all 10
-                         n_jobs:int=None, # joblib workers; None: 1 below 10 min of audio, else up to 4
-                        )->Path: # `root`
-    "Write (or reuse) the synthetic set `<root>/genres/<genre>/<genre>.000NN.wav`."
-    root = Path(root) if root is not None else Path(default_data_dir()) / 'synthetic'
-    genres = list(GTZAN_GENRES) if genres is None else ([genres] if isinstance(genres, str) else list(genres))
-    bad = [g for g in genres if g not in GTZAN_GENRES]
-    if bad: raise DatasetError(f"unknown genre(s) {bad}: expected names from {GTZAN_GENRES}")
-    if not 0 < int(n_per_genre) <= 1000: raise ValueError(f"n_per_genre must be in 1..1000, got {n_per_genre}")
-    if int(seed) != seed or seed < 0: raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not duration > 0: raise ValueError(f"duration must be > 0 seconds, got {duration}")
-    params = dict(version=SYNTH_VERSION, duration=float(duration), sr=int(sr), seed=int(seed))
-    man_path = root / 'synthetic_manifest.json'
-    try: old = json.loads(man_path.read_text())
-    except (OSError, ValueError): old = {}
-    old_files = set(old.get('files', [])) if old.get('params') == params else set()
-    want = {f'genres/{g}/{g}.{i:05d}.wav': (g, i) for g in sorted(genres, key=GTZAN_GENRES.index)
-            for i in range(int(n_per_genre))}
-    for rel in set(old.get('files', [])) - (set(want) & old_files):     # stale files of an earlier request
-        (root / rel).unlink(missing_ok=True)
-    todo = [rel for rel in want if not (rel in old_files and (root / rel).is_file())]
-    for g in genres: (root / 'genres' / g).mkdir(parents=True, exist_ok=True)
-    _write_json(man_path, dict(params=params, files=sorted(set(want) - set(todo))))
-    jobs = [(root / rel, want[rel][0], _track_seed(seed, *want[rel]), float(duration), int(sr)) for rel in todo]
-    if n_jobs is None:   # worker start-up (~1-2 s) only pays off for a few minutes of audio
-        n_jobs = 1 if len(jobs) * duration < 600 else min(4, os.cpu_count() or 1)
-    if n_jobs == 1:
-        for j in jobs: _write_track(*j)
-    elif jobs:
-        from joblib import Parallel, delayed
-        Parallel(n_jobs=n_jobs)(delayed(_write_track)(*j) for j in jobs)
-    _write_json(man_path, dict(params=params, files=sorted(want)))
-    return root

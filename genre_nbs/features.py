@@ -15,14 +15,15 @@ import joblib
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits, ThreadpoolController
 from tqdm.auto import tqdm
-from .data import (AudioLoadError, load_audio, cached_array, fixed_windows, random_windows, dsae_chunks)
+from .data import (AudioLoadError, load_audio, cached_array, check_audio, fixed_windows, random_windows,
+                            dsae_chunks)
 
 # %% auto #0
 __all__ = ['HUANG_WIN_S', 'HUANG_MEL', 'DEFAULT_MEL', 'FFT_BACKENDS', 'FFT_BACKEND', 'KAGGLE_COLUMNS', 'FEATURES_CACHE_VERSION',
-           'PROCESS_MIN_FILES', 'raw_windows', 'mel_filters', 'stft_power', 'mel_power', 'logmel', 'mfcc',
+           'PROCESS_MIN_FILES', 'DSAE_INPUT', 'raw_windows', 'mel_filters', 'stft_power', 'mel_power', 'logmel', 'mfcc',
            'batch_transform', 'median_filter_1d', 'hpss', 'kaggle_features', 'FeatureSet', 'paths_of',
-           'one_blas_thread', 'extract_one', 'extract_features', 'kaggle_rows', 'kaggle_features_table',
-           'kaggle_agreement', 'plot_genre_spectrograms', 'plot_raw_pca']
+           'one_blas_thread', 'extract_one', 'choose_executor', 'extract_features', 'kaggle_rows',
+           'kaggle_features_table', 'kaggle_matrix', 'kaggle_agreement', 'input_config', 'clip_inputs']
 
 # %% ../nbs/01_features.ipynb #397162c3
 HUANG_WIN_S = 2.0  # Huang et al.: 2 s windows, 44100 values at 22050 Hz
@@ -42,27 +43,11 @@ def raw_windows(y:np.ndarray, # 1-D signal
     if kind == 'random': return random_windows(y, win, n, seed=seed, pad=pad)
     raise ValueError(f"kind must be 'fixed' or 'random', got {kind!r}")
 
-# %% ../nbs/01_features.ipynb #4e5bacb7
+# %% ../nbs/01_features.ipynb #bce4f34a
 HUANG_MEL = dict(n_mels=64, n_fft=512, hop_length=256)  # Huang et al.: 64 mels, window 512, 50% overlap -> 64 x 173 per 2 s
 DEFAULT_MEL = dict(n_mels=128, n_fft=2048, hop_length=512)  # librosa's defaults
 
-def _check_signal(y, sr, n_min:int, ndim=(1, 2))->np.ndarray:
-    "Validate audio at the boundary: float32, finite, 1-D (or batch), at least `n_min` samples."
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ValueError(f"sr must be a positive integer sample rate, got {sr!r}")
-    y = np.asarray(y)
-    if not (np.issubdtype(y.dtype, np.floating) or np.issubdtype(y.dtype, np.integer)):
-        raise ValueError(f"expected real-valued audio samples, got dtype {y.dtype}")
-    y = y.astype(np.float32, copy=False)
-    if y.ndim not in ndim: raise ValueError(f"expected audio of {' or '.join(f'{d}-D' for d in ndim)} shape, got shape {y.shape}")
-    if y.shape[-1] < n_min:
-        raise ValueError(f"clip too short: {y.shape[-1]} samples, need at least {n_min} ({n_min/sr*1000:.0f} ms at {sr} Hz)")
-    if not np.isfinite(y).all(): raise ValueError("audio contains NaN or infinite samples")
-    return y
-
 _MEL_FILTERS = {}  # (sr, n_fft, n_mels, fmin, fmax) -> sparse filterbank; a plain dict so functions pickle to loky workers
-_WINDOWS = {}  # n_fft -> float32 periodic Hann window
-_BLOCK_FRAMES = 256  # frames transformed at once by mel_power: the block's buffers (~2 MB at n_fft 2048) stay in cache
 
 def mel_filters(sr:int, n_fft:int, n_mels:int, fmin:float=0.0, fmax:float|None=None): # (n_mels, 1 + n_fft//2) CSR
     "librosa's Slaney mel filterbank as a sparse matrix, built once per setting."
@@ -77,11 +62,15 @@ def _mel_project(P:np.ndarray, M)->np.ndarray: # (..., F, T) power -> (..., n_me
     Pm = np.ascontiguousarray(np.moveaxis(P, -2, 0).reshape(F, -1))  # (F, batch*T), C order for the sparse product
     return np.moveaxis((M @ Pm).reshape(M.shape[0], *lead, T), 0, -2)
 
+# %% ../nbs/01_features.ipynb #6d81aa80
+_WINDOWS = {}  # n_fft -> float32 periodic Hann window
+
 def _frames(y:np.ndarray, n_fft:int, hop_length:int, pad_mode:str)->np.ndarray: # (..., 1 + n//hop, n_fft) view
     "librosa's centred frames (`n_fft//2` padding each side) as a strided view: nothing is copied."
     yp = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)], mode=pad_mode)
     return np.lib.stride_tricks.sliding_window_view(yp, n_fft, axis=-1)[..., ::hop_length, :]
 
+# %% ../nbs/01_features.ipynb #4c402949
 def _load_mkl(): # (mkl_fft, mkl) or None
     try: import mkl, mkl_fft; return (mkl_fft, mkl) if hasattr(mkl, 'set_num_threads_local') else None
     except Exception: return None
@@ -105,6 +94,7 @@ def _rfft(x:np.ndarray, # (..., n) float32, may be overwritten
     try: return mkl_fft.rfft(x, axis=-1, out=out)
     finally: mkl.set_num_threads_local(prev)
 
+# %% ../nbs/01_features.ipynb #52170b2f
 def _window(n_fft:int)->np.ndarray: # (n_fft,) float32
     if n_fft not in _WINDOWS: _WINDOWS[n_fft] = librosa.filters.get_window('hann', n_fft, fftbins=True).astype(np.float32)
     return _WINDOWS[n_fft]
@@ -112,6 +102,17 @@ def _window(n_fft:int)->np.ndarray: # (n_fft,) float32
 def _power(frames:np.ndarray)->np.ndarray: # (..., frames, 1 + n_fft//2) float32
     "|rfft|^2 of Hann-windowed float32 frames, along the contiguous last axis."
     P = np.abs(_rfft(frames * _window(frames.shape[-1]))); return np.square(P, out=P)
+
+def stft_power(y:np.ndarray, # (n,) float32 clip or (..., n) batch
+               n_fft:int=2048, # FFT size (= window length)
+               hop_length:int=512, # hop between frames
+               pad_mode:str='constant', # edge padding of the centred frames (librosa>=0.10: zeros)
+              )->np.ndarray: # (..., 1 + n//hop_length, 1 + n_fft//2) float32, frames x frequency
+    "|STFT|^2 with librosa's centred frames and periodic Hann window, in float32, laid out frames x frequency."
+    return _power(_frames(np.asarray(y, np.float32), n_fft, hop_length, pad_mode))
+
+# %% ../nbs/01_features.ipynb #ba7ff1eb
+_BLOCK_FRAMES = 256  # frames transformed at once by mel_power: the block's buffers (~2 MB at n_fft 2048) stay in cache
 
 _JIT = {}  # numba-compiled kernels, compiled on first use (importing this module compiles nothing)
 
@@ -152,14 +153,7 @@ def _block_buffers(rows:int, n_fft:int): # this thread's (>= rows, n_fft) float3
         b = _BUFFERS[key] = make(max(rows, _BLOCK_FRAMES))  # clips of any length share one set (~5 MB at n_fft 2048)
     return b
 
-def stft_power(y:np.ndarray, # (n,) float32 clip or (..., n) batch
-               n_fft:int=2048, # FFT size (= window length)
-               hop_length:int=512, # hop between frames
-               pad_mode:str='constant', # edge padding of the centred frames (librosa>=0.10: zeros)
-              )->np.ndarray: # (..., 1 + n//hop_length, 1 + n_fft//2) float32, frames x frequency
-    "|STFT|^2 with librosa's centred frames and periodic Hann window, in float32, laid out frames x frequency."
-    return _power(_frames(np.asarray(y, np.float32), n_fft, hop_length, pad_mode))
-
+# %% ../nbs/01_features.ipynb #38db602d
 def mel_power(y:np.ndarray, # (n,) clip or (..., n) batch of windows
               sr:int=22050, # sample rate
               n_mels:int=128, # mel bands
@@ -170,7 +164,7 @@ def mel_power(y:np.ndarray, # (n,) clip or (..., n) batch of windows
               pad_mode:str='constant', # STFT edge padding (librosa>=0.10 default)
              )->np.ndarray: # (..., n_mels, 1 + n//hop_length) float32 mel power
     "Mel power spectrogram, equal to `librosa.feature.melspectrogram` (centred frames, Hann window, power 2)."
-    y = _check_signal(y, sr, n_fft, ndim=(1, 2, 3))
+    y = check_audio(y, sr, n_fft, ndim=(1, 2, 3))
     fr = _frames(y, n_fft, hop_length, pad_mode)  # (..., T, n_fft) view
     lead, T = fr.shape[:-2], fr.shape[-2]
     M = mel_filters(sr, n_fft, n_mels, fmin, fmax)  # (n_mels, F) CSR, float32 weights
@@ -191,6 +185,7 @@ def mel_power(y:np.ndarray, # (n,) clip or (..., n) batch of windows
             out[..., s:s+n] = np.moveaxis(tmp[:, :rows].reshape(n_mels, *lead, n), 0, -2)
     return out
 
+# %% ../nbs/01_features.ipynb #214d56a4
 def logmel(y:np.ndarray, # (n,) clip or (..., n) batch of windows
            sr:int=22050, # sample rate
            n_mels:int=128, # mel bands (Huang: 64)
@@ -299,7 +294,7 @@ def kaggle_features(y:np.ndarray, # one clip (1-D), e.g. load_audio(path) at 220
                     compat:bool=True, # reproduce the table's librosa<0.10 defaults (reflect padding, old HPSS inverse)
                    )->pd.Series: # the 57 Kaggle feature values, indexed by KAGGLE_COLUMNS
     "The Kaggle GTZAN handcrafted features of one clip (librosa defaults: n_fft 2048, hop 512, 128 mels, 20 MFCCs)."
-    y = _check_signal(y, sr, 2048, ndim=(1,))
+    y = check_audio(y, sr, 2048)
     pad = 'reflect' if compat else 'constant'
     D = librosa.stft(y, pad_mode=pad)
     mag = np.abs(D); power = mag**2
@@ -401,8 +396,6 @@ def extract_one(i:int, # the item's position in the input (returned as is)
     except ValueError as e: return i, None, f"feature failed: {e}"
     return i, a['X'], None
 
-_paths_of, _extract_one = paths_of, extract_one  # older private names
-
 # %% ../nbs/01_features.ipynb #628956fd
 def _warn_skipped(skipped:list, n:int):
     if skipped:
@@ -415,15 +408,19 @@ def _warm_up(fn, sr:int, params:dict):
     try: fn(np.random.default_rng(0).standard_normal(2 * sr).astype(np.float32) * 0.1, sr=sr, **params)
     except Exception: pass  # a real problem shows up, with the file's name, in the workers
 
-def _executor(todo:list, n_jobs:int, backend):
-    "(n_jobs, backend, prefer) for joblib.Parallel, or None to run the tasks in this process."
-    if n_jobs == 1 or not todo: return None
+def choose_executor(n_todo:int, # files left to compute
+                    n_jobs:int, # requested parallelism (-1: all cores, or the whole Dask cluster)
+                    backend:str|None, # a joblib backend name, or None to let a `joblib.parallel_config` or the size decide
+                   )->tuple|None: # (n_jobs, backend, prefer) for joblib.Parallel, or None: run in this process
+    "How `extract_features` runs `n_todo` per-file tasks: here, on threads, on loky processes, or on a configured backend."
+    if n_jobs == 1 or not n_todo: return None
     configured = backend is None and 'Dask' in type(joblib.parallel.get_active_backend()[0]).__name__
     if backend == 'dask' or configured: return n_jobs, backend, None  # the cluster's worker count, not ours
-    n = min(len(todo), joblib.effective_n_jobs(n_jobs))
+    n = min(n_todo, joblib.effective_n_jobs(n_jobs))
     if n <= 1: return None
-    return n, backend, (None if backend is not None else 'threads' if len(todo) < PROCESS_MIN_FILES else 'processes')
+    return n, backend, (None if backend is not None else 'threads' if n_todo < PROCESS_MIN_FILES else 'processes')
 
+# %% ../nbs/01_features.ipynb #a208d109
 def extract_features(items, # audio paths, or a tracks DataFrame with a 'path' column
                      fn=logmel, # module-level function fn(y, sr=sr, **params) -> array
                      params:dict|None=None, # keyword arguments of fn (part of the cache key)
@@ -453,7 +450,7 @@ def extract_features(items, # audio paths, or a tracks DataFrame with a 'path' c
         todo.append(i)
     bar = tqdm(total=len(paths), initial=len(results), disable=not progress, desc=getattr(fn, '__name__', 'features'))
     args = [(i, paths[i], fn, sr, params, offset, duration, keys[i], cache_dir) for i in todo]
-    ex = _executor(todo, n_jobs, backend)
+    ex = choose_executor(len(todo), n_jobs, backend)
     if ex is not None and (ex[2] == 'processes' or ex[1] in ('loky', 'multiprocessing')): _warm_up(fn, sr, params)
     # BLAS limited from this thread: a limit set from a worker thread did not always take effect (OpenBLAS); worker
     # processes (loky, Dask) set their own in each task
@@ -491,10 +488,10 @@ def kaggle_rows(y:np.ndarray, # one clip (1-D)
     segs = y[None] if segment_s is None else fixed_windows(y, int(round(segment_s*sr)))
     return np.stack([np.r_[len(s), kaggle_features(s, sr, compat).values] for s in segs])
 
-_kaggle_rows = kaggle_rows  # older private name
-
+# %% ../nbs/01_features.ipynb #db6dded0
 def kaggle_features_table(tracks, # audio paths, or a tracks table with 'path' (and 'genre') columns
                           segment_s:float|None=None, # None: one row per clip; e.g. 3.0: one row per 3 s segment
+                          duration:float|None=None, # features of each clip's first `duration` seconds (None: the whole clip)
                           sr:int=22050, # sample rate (the Kaggle table: 22050)
                           compat:bool=True, # see kaggle_features
                           n_jobs:int=-1, # parallel tasks (-1: all cores; 1: in this process)
@@ -506,7 +503,7 @@ def kaggle_features_table(tracks, # audio paths, or a tracks table with 'path' (
     paths = paths_of(tracks)
     labels = list(tracks['genre']) if isinstance(tracks, pd.DataFrame) and 'genre' in tracks else [Path(p).parent.name for p in paths]
     fs = extract_features(paths, kaggle_rows, dict(segment_s=segment_s, compat=compat), sr=sr, n_jobs=n_jobs,
-                          cache_dir=cache_dir, progress=progress, backend=backend)
+                          cache_dir=cache_dir, progress=progress, backend=backend, duration=duration)
     frames = []
     for i, rows in zip(fs.index, fs.X):
         p = Path(paths[i])
@@ -518,6 +515,17 @@ def kaggle_features_table(tracks, # audio paths, or a tracks table with 'path' (
     out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     out.attrs['skipped'] = fs.skipped
     return out
+
+# %% ../nbs/01_features.ipynb #8a138c8e
+def kaggle_matrix(tracks:pd.DataFrame, # a tracks table with 'path' and 'genre' columns
+                  duration:float|None=None, # features of each clip's first `duration` seconds (None: whole clips)
+                  cache_dir=None, # per-file cache folder
+                 )->tuple: # ((n, 57) float64 features, (n,) row position of each in `tracks`)
+    "The Kaggle features of every readable track as a matrix, with the row of `tracks` each comes from."
+    df = kaggle_features_table(tracks, duration=duration, cache_dir=cache_dir, progress=False)
+    pos = {(g, Path(p).name): i for i, (g, p) in enumerate(zip(tracks['genre'], tracks['path']))}
+    idx = np.array([pos[(g, f)] for g, f in zip(df['label'], df['filename'])], dtype=np.int64)
+    return df[KAGGLE_COLUMNS].to_numpy(np.float64), idx
 
 # %% ../nbs/01_features.ipynb #e916ef4c
 def kaggle_agreement(ours:pd.DataFrame, # computed table (kaggle_features_table)
@@ -531,46 +539,36 @@ def kaggle_agreement(ours:pd.DataFrame, # computed table (kaggle_features_table)
     rel = (a.loc[common, KAGGLE_COLUMNS].astype(float) - b.loc[common, KAGGLE_COLUMNS]).abs() / b.loc[common, KAGGLE_COLUMNS].abs()
     return pd.DataFrame({'median_rel': rel.median(), 'max_rel': rel.max(), 'within': (rel <= tol).sum(), 'n': len(common)})
 
-# %% ../nbs/01_features.ipynb #771d8e47
-def plot_genre_spectrograms(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
-                            path=None, # where to write the PNG (optional)
-                            sr:int=22050, # sample rate
-                            offset:float=0.0, # seconds into each example track
-                            duration:float=5.0, # seconds shown
-                            mel:dict|None=None, # logmel settings (default DEFAULT_MEL)
-                            ncols:int=5, # panels per row
-                           ): # matplotlib Figure
-    "One log-mel spectrogram per genre: the first readable track of each genre, `duration` s from `offset`."
-    import matplotlib.pyplot as plt, librosa.display
-    from matplotlib.ticker import MaxNLocator
-    from genre_nbs.evaluation import save_figure
-    mel = dict(DEFAULT_MEL if mel is None else mel)
-    examples = {}
-    for g, grp in tracks.groupby('genre', sort=True):
-        for p in grp.path:
-            try: examples[g] = logmel(load_audio(p, sr=sr, offset=offset, duration=duration), sr, **mel); break
-            except (AudioLoadError, ValueError): continue
-    if not examples: raise ValueError("no readable track to draw")
-    n = len(examples); ncols = min(ncols, n); nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6*ncols, 2.2*nrows), squeeze=False, sharey=True)
-    vmin, vmax = min(S.min() for S in examples.values()), max(S.max() for S in examples.values())
-    for ax, (g, S) in zip(axes.flat, examples.items()):
-        img = librosa.display.specshow(S, sr=sr, hop_length=mel.get('hop_length', 512), x_axis='time', y_axis='mel',
-                                       ax=ax, vmin=vmin, vmax=vmax, cmap='magma')
-        ax.xaxis.set_major_locator(MaxNLocator(4)); ax.set_title(g, fontsize=9); ax.label_outer()
-    for ax in axes.flat[n:]: ax.axis('off')
-    fig.colorbar(img, ax=axes, format='%+.0f dB', shrink=0.8)
-    plt.close(fig)
-    return save_figure(fig, path)
+# %% ../nbs/01_features.ipynb #0b571f63
+DSAE_INPUT = {'kind': 'dsae', 'sr': 22050, 'n_samples': 600000, 'pool': 40, 'chunk': 500, 'n_chunks': 20}
 
-def plot_raw_pca(X:np.ndarray, # (n, ...) raw inputs (windows or DSAE chunks)
-                 y:np.ndarray, # (n,) genre index of each row
-                 genres, # genre names
-                 path=None, # where to write the PNG (optional)
-                 title:str='PCA of raw inputs', # figure title
-                ): # matplotlib Figure
-    "First two principal components of raw inputs, coloured by genre (DSAE paper, Figure 1)."
-    from genre_nbs.evaluation import plot_embedding
-    X = np.asarray(X)
-    if len(X) != len(y): raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-    return plot_embedding(X.reshape(len(X), -1), y, genres, method='pca', path=path, title=title)
+def input_config(kind:str, # 'dsae', 'logmel', 'raw' or 'kaggle'
+                )->dict: # the input description stored in config.json
+    "The input preset of a window / clip representation."
+    if kind == 'dsae': return dict(DSAE_INPUT)
+    if kind == 'logmel': return {'kind': 'logmel', 'sr': 22050, **HUANG_MEL, 'win_s': HUANG_WIN_S}
+    if kind == 'raw': return {'kind': 'raw', 'sr': 22050, 'win_s': HUANG_WIN_S}
+    if kind == 'kaggle': return {'kind': 'kaggle', 'sr': 22050}
+    raise ValueError(f"unknown input kind {kind!r}")
+
+# %% ../nbs/01_features.ipynb #5cf80a38
+def clip_inputs(y, # 1-D clip
+                sr:int, # its sample rate
+                input:dict, # input preset (input_config / config['input'])
+               )->np.ndarray: # (n_windows, ...) model inputs; short clips are zero-padded to one window
+    "Cut a clip into the windows a model reads: DSAE chunks, raw or log-mel fixed windows, or the Kaggle feature row."
+    if input.get('kind') not in ('dsae', 'kaggle', 'raw', 'logmel'): raise ValueError(f"unknown input kind {input.get('kind')!r}")
+    y = check_audio(y, sr)
+    if sr != input['sr']: y = librosa.resample(y, orig_sr=sr, target_sr=input['sr'])
+    kind = input['kind']
+    if kind == 'dsae':
+        return dsae_chunks(y, n_samples=input['n_samples'], pool=input['pool'], chunk=input['chunk'],
+                           n_chunks=input['n_chunks'], pad=True)
+    if kind == 'kaggle':
+        if input.get('duration'): y = y[:int(round(input['duration'] * input['sr']))]
+        if len(y) < 2048: y = np.pad(y, (0, 2048 - len(y)))
+        return kaggle_features(y, input['sr']).to_numpy(np.float64)[None]
+    X = fixed_windows(y, int(round(input['win_s'] * input['sr'])), pad=True)
+    if kind == 'raw': return X
+    return batch_transform(X, logmel, sr=input['sr'], n_mels=input['n_mels'], n_fft=input['n_fft'],
+                           hop_length=input['hop_length'])

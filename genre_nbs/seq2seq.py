@@ -4,21 +4,26 @@
 
 # %% ../nbs/04_seq2seq_vae.ipynb #9a525a8e
 from __future__ import annotations
-import json, time
+import functools, json, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
 import keras
 from keras import layers, ops
-from .data import make_segments, fixed_windows
+from .data import check_audio, fixed_windows, load_audio, make_segments, write_json
 from .features import logmel
-from .baselines import evaluate_on_codes
-from .evaluation import save_model_dir, plot_embedding, training_key, fit_epochs, shuffled_epoch
+from .metrics import class_probabilities, plot_embedding, score_model
+from .training import training_key, fit_epochs, shuffled_epoch
+from .families import (Predictor, RunContext, TrainJob, load_model_dir, register_family, register_knobs,
+                                register_model, register_paper_result, result_row, save_head, save_model_dir,
+                                update_model_config)
+from .baselines import evaluate_on_codes, latent_logreg, latent_rf
 
 # %% auto #0
-__all__ = ['PRESETS', 'LATENT_MODELS', 'DEFAULT_EPOCHS', 'DEFAULT_BATCH', 'pool_audio', 'mel_frames', 'Standardizer',
+__all__ = ['LATENT_INPUTS', 'LATENT_MODELS', 'DEFAULT_EPOCHS', 'DEFAULT_BATCH', 'pool_audio', 'mel_frames', 'Standardizer',
            'shift_right', 'seq2seq_gru', 'seq2seq_lstm', 'kl_divergence', 'BetaVAE', 'mu_law', 'mu_law_inverse',
-           'RepeatTime', 'wavenet', 'receptive_field', 'prepare', 'encode', 'build_model', 'compile_model',
-           'train_model', 'reconstruction_error', 'latent_config', 'embed_clip', 'run_latent_experiment']
+           'RepeatTime', 'wavenet', 'receptive_field', 'prepare', 'latent_codes', 'build_model', 'compile_model',
+           'fit_latent', 'reconstruction_error', 'latent_config', 'embed_clip', 'LatentPredictor',
+           'run_latent_experiment', 'latent_inputs', 'plot_codes_tsne', 'train_latent_job', 'run_latent_family']
 
 # %% ../nbs/04_seq2seq_vae.ipynb #65182bd2
 def pool_audio(X, # (n, T) audio windows
@@ -220,18 +225,18 @@ def receptive_field(stacks:int=2, layers_per_stack:int=6)->int:
     return stacks * (2**layers_per_stack - 1) + 1
 
 # %% ../nbs/04_seq2seq_vae.ipynb #9bf7c0b4
-PRESETS = {
+LATENT_INPUTS = {
     'seq2seq_gru':  dict(kind='raw_pooled', sr=22050, win_s=0.5, pool=8, frame=4),
     'seq2seq_lstm': dict(kind='logmel', sr=22050, win_s=0.5, n_mels=64, n_fft=512, hop_length=256),
     'beta_vae':     dict(kind='logmel', sr=22050, win_s=1.0, n_mels=64, n_fft=512, hop_length=256),
     'wavenet':      dict(kind='mulaw_logmel', sr=8000, win_s=0.128, n_mels=32, n_fft=512, hop_length=256),
 }
-LATENT_MODELS = tuple(PRESETS)
+LATENT_MODELS = tuple(LATENT_INPUTS)
 
 def _win(preset): return int(round(preset['win_s'] * preset['sr']))
 
 def prepare(X, # (n, win) audio windows at preset['sr']
-            preset:dict, # one of PRESETS (or a stored config['input'])
+            preset:dict, # one of LATENT_INPUTS (or a stored config['input'])
             norm:dict|None=None, # {'x': Standardizer dict, ...} from training; None: fit on X
            )->tuple: # (inputs dict, norm dict)
     "Turn audio windows into a model's inputs: standardised pooled audio, log-mel frames, or mu-law + mel."
@@ -257,13 +262,13 @@ def _model_name(model):
     if isinstance(model, BetaVAE): return 'beta_vae'
     return model.name
 
-def _predict(model, x, batch_size:int):
+def _call_or_predict(model, x, batch_size:int):
     "Direct call for a single batch (no graph to trace: fast for one clip), `predict` for more."
     n = len(x[0]) if isinstance(x, list) else len(x)
     if n <= batch_size: return keras.tree.map_structure(ops.convert_to_numpy, model(x, training=False))
     return model.predict(x, batch_size=batch_size, verbose=0)
 
-def encode(model, # a trained model from this module
+def latent_codes(model, # a trained model from this module
            inputs:dict, # from `prepare`
            batch_size:int=64, # windows per batch
           )->np.ndarray: # (n_windows, code_dim)
@@ -271,15 +276,15 @@ def encode(model, # a trained model from this module
     name = _model_name(model)
     if name == 'beta_vae':
         X = inputs['x']; n, T, m = X.shape
-        mean = _predict(model.encoder, X.reshape(n * T, m, 1), batch_size * T)[0]
+        mean = _call_or_predict(model.encoder, X.reshape(n * T, m, 1), batch_size * T)[0]
         return mean.reshape(n, T, -1).mean(1)
     if name in ('seq2seq_gru', 'seq2seq_lstm'):
         enc = keras.Model(model.inputs[0], model.get_layer('latent').output)
-        return _predict(enc, inputs['x'], batch_size)
+        return _call_or_predict(enc, inputs['x'], batch_size)
     if name == 'wavenet':
         enc = keras.Model(model.inputs, model.get_layer('penultimate').output)
         q, mel = shift_right(inputs['q'], 128), inputs['mel']
-        return np.concatenate([_predict(enc, [q[i:i + batch_size], mel[i:i + batch_size]], batch_size).mean(1)
+        return np.concatenate([_call_or_predict(enc, [q[i:i + batch_size], mel[i:i + batch_size]], batch_size).mean(1)
                                for i in range(0, len(q), batch_size)])
     raise ValueError(f"not a latent model of genre_nbs.seq2seq: {name!r}")
 
@@ -320,7 +325,7 @@ def compile_model(model, lr:float=1e-3):
     model.compile(keras.optimizers.Adam(lr), loss=loss)
     return model
 
-def train_model(model, # from `build_model`
+def fit_latent(model, # from `build_model`
                 inputs:dict, # training inputs from `prepare`
                 valid:dict|None=None, # validation inputs (monitoring only)
                 epochs:int=5, # passes over the data
@@ -329,7 +334,7 @@ def train_model(model, # from `build_model`
                 seed:int=0, # seed of the per-epoch shuffling
                 checkpoint=None, # folder for the training state after every epoch; a rerun resumes from it (None: off)
                )->dict: # per-epoch lists, as Keras' History.history
-    "Fit a latent model on its own objective (no labels), one seeded shuffle and `fit` call per epoch (`evaluation.fit_epochs`)."
+    "Fit a latent model on its own objective (no labels), one seeded shuffle and `fit` call per epoch (`training.fit_epochs`)."
     compile_model(model, lr)
     x, y = _fit_args(model, inputs)
     bs = batch_size * (inputs['x'].shape[1] if _model_name(model) == 'beta_vae' else 1)
@@ -354,13 +359,13 @@ def reconstruction_error(model, # trained model
     name = _model_name(model)
     x, y = _fit_args(model, inputs)
     if name == 'beta_vae':
-        rec = _predict(model, x, batch_size * inputs['x'].shape[1])[0]
+        rec = _call_or_predict(model, x, batch_size * inputs['x'].shape[1])[0]
         return {'mse': float(np.mean((rec - x) ** 2))}
-    if name != 'wavenet': return {'mse': float(np.mean((_predict(model, x, batch_size) - y) ** 2))}
+    if name != 'wavenet': return {'mse': float(np.mean((_call_or_predict(model, x, batch_size) - y) ** 2))}
     levels = mu_law_inverse(np.arange(256))
     se = ce = hits = 0.
     for i in range(0, len(y), batch_size):  # batch by batch: (n, T, 256) probabilities do not fit in memory at once
-        logits = _predict(model, [x[0][i:i + batch_size], x[1][i:i + batch_size]], batch_size)
+        logits = _call_or_predict(model, [x[0][i:i + batch_size], x[1][i:i + batch_size]], batch_size)
         logp = logits - logits.max(-1, keepdims=True); logp -= np.log(np.exp(logp).sum(-1, keepdims=True))
         yb = y[i:i + batch_size]
         se += ((np.exp(logp) @ levels - mu_law_inverse(yb)) ** 2).sum()
@@ -386,16 +391,28 @@ def embed_clip(model, # a loaded latent model
                batch_size:int=64, # windows per batch
               )->np.ndarray: # 1-D embedding (mean of the windows' codes)
     "Embed one clip: resample, cut into the training window length, standardise, encode, average."
-    y = np.asarray(y, dtype=np.float32)
-    if y.ndim != 1 or len(y) == 0: raise ValueError(f"y must be a non-empty 1-D array of samples, got shape {y.shape}")
-    if not np.isfinite(y).all(): raise ValueError("y contains NaN or infinite samples")
+    y = check_audio(y, sr)
     preset = config['input']
     if sr != preset['sr']:
         import librosa
         y = librosa.resample(y, orig_sr=sr, target_sr=preset['sr'])
     X = fixed_windows(y, _win(preset), pad=True)
     inputs, _ = prepare(X, preset, config['norm'])
-    return encode(model, inputs, batch_size).mean(0)
+    return latent_codes(model, inputs, batch_size).mean(0)
+
+# %% ../nbs/04_seq2seq_vae.ipynb #40877399
+class LatentPredictor(Predictor):
+    "A saved USC latent model: the mean code of the clip's windows, and the genre head on it when there is one."
+    needs_input = False # the input preset is the model's own (config['input'], always written)
+    def embed(self, y, sr:int)->np.ndarray: return np.asarray(embed_clip(self.model, self.config, y, sr), np.float32)
+    def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
+        if self.head is None: return super().predict_proba(y, sr)  # EmbeddingOnlyError
+        return self.full_proba(self.head.predict_proba(self.embed(y, sr)[None]), self.head.classes_)[0]
+
+_CODES = {'seq2seq_gru': 'the final GRU state', 'seq2seq_lstm': 'the final LSTM state',
+          'beta_vae': 'the mean of the frames\' posterior means', 'wavenet': 'the mean penultimate activations'}
+for _name, _preset in LATENT_INPUTS.items():
+    register_model(_name, inputs=(_preset['kind'],), predictor=LatentPredictor, embedding=_CODES[_name] + ', averaged over the clip')
 
 # %% ../nbs/04_seq2seq_vae.ipynb #f3688f0f
 DEFAULT_EPOCHS = {'seq2seq_gru': 5, 'seq2seq_lstm': 5, 'beta_vae': 5, 'wavenet': 3}
@@ -412,7 +429,7 @@ def run_latent_experiment(model_name:str, # one of LATENT_MODELS
                           beta:float=1.0, # beta-VAE KL weight
                           batch_size:int|None=None, # windows per batch (default DEFAULT_BATCH[model_name])
                           lr:float=1e-3, # Adam learning rate
-                          preset:dict|None=None, # overrides of PRESETS[model_name] (e.g. win_s)
+                          preset:dict|None=None, # overrides of LATENT_INPUTS[model_name] (e.g. win_s)
                           cache_dir=None, # segment cache (False: none)
                           tsne:bool=True, # write the t-SNE figure
                           fig_dir=None, # where the t-SNE PNG goes (default: out_dir)
@@ -424,27 +441,19 @@ def run_latent_experiment(model_name:str, # one of LATENT_MODELS
     if model_name not in LATENT_MODELS: raise ValueError(f"model_name must be one of {', '.join(LATENT_MODELS)}; got {model_name!r}")
     epochs = DEFAULT_EPOCHS[model_name] if epochs is None else epochs
     batch_size = DEFAULT_BATCH[model_name] if batch_size is None else batch_size
-    preset = dict(PRESETS[model_name], **(preset or {}))
+    preset = dict(LATENT_INPUTS[model_name], **(preset or {}))
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     keras.utils.set_random_seed(seed)
-    seg = make_segments(tracks, 'random', win_s=preset['win_s'], n_random=n_per_track, sr=preset['sr'], seed=seed,
-                        cache_dir=cache_dir, progress=False)
-    parts = seg.sides(split)
-    if len(parts.get('train', [])) == 0 or len(parts.get('test', [])) == 0: raise ValueError("the split has no training or no test tracks")
-    inp = {'train': prepare(parts['train'].X, preset)}
-    norm = inp['train'][1]
-    for side in ('valid', 'test'):
-        if side in parts and len(parts[side]): inp[side] = prepare(parts[side].X, preset, norm)
-    inp = {k: v[0] for k, v in inp.items()}
+    seg, parts, inp, norm = latent_inputs(tracks, split, preset, n_per_track, seed, cache_dir)
     t_data = time.time() - t0
     model = build_model(model_name, preset, latent_dim, beta=beta, seed=seed, **model_kwargs)
     t1 = time.time()
-    hist = train_model(model, inp['train'], inp.get('valid'), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+    hist = fit_latent(model, inp['train'], inp.get('valid'), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                        checkpoint=checkpoint)
     t_train = time.time() - t1
     t2 = time.time()
-    codes = {k: encode(model, v) for k, v in inp.items()}
+    codes = {k: latent_codes(model, v) for k, v in inp.items()}
     recon = {k: reconstruction_error(model, v) for k, v in inp.items()}
     t_encode = time.time() - t2
     t3 = time.time()
@@ -467,13 +476,100 @@ def run_latent_experiment(model_name:str, # one of LATENT_MODELS
                classify_s=round(t_classify, 1), model_dir=str(out/model_name))
     if tsne:
         t4 = time.time()
-        Z = np.concatenate([codes[k] for k in codes]); lab = np.concatenate([parts[k].y for k in codes])
-        if len(Z) > tsne_max:
-            keep = np.sort(np.random.default_rng(seed).choice(len(Z), tsne_max, replace=False)); Z, lab = Z[keep], lab[keep]
         path = Path(fig_dir or out)/f'{model_name}_tsne.png'
-        plot_embedding(Z, lab, seg.genres, method='tsne', path=path, seed=seed,
-                       title=f'{model_name}: t-SNE of {Z.shape[1]}-d codes ({len(Z)} windows)')
+        plot_codes_tsne(codes, parts, seg.genres, model_name, path, seed, tsne_max)
         res['tsne'], res['tsne_s'] = str(path), round(time.time() - t4, 1)
     res['wall_s'] = round(time.time() - t0, 1)
-    (out/f'{model_name}_metrics.json').write_text(json.dumps(res, indent=2))
+    write_json(out/f'{model_name}_metrics.json', res, indent=2)
     return res
+
+# %% ../nbs/04_seq2seq_vae.ipynb #b7640f1f
+def latent_inputs(tracks, # DataFrame from `scan_gtzan` (path, genre, track_id)
+                  split, # Series 'train'/'valid'/'test' per track
+                  preset:dict, # the model's input preset
+                  n_per_track:int, # random windows per track
+                  seed:int, # seed of the window offsets
+                  cache_dir=None, # segment cache (False: none)
+                 )->tuple: # (Segments, side -> Segments, side -> model inputs, norm fitted on train)
+    "Random windows of every track, split by track, as model inputs standardised with the training windows' statistics."
+    seg = make_segments(tracks, 'random', win_s=preset['win_s'], n_random=n_per_track, sr=preset['sr'], seed=seed,
+                        cache_dir=cache_dir, progress=False)
+    parts = seg.sides(split)
+    if len(parts.get('train', [])) == 0 or len(parts.get('test', [])) == 0: raise ValueError("the split has no training or no test tracks")
+    inp = {'train': prepare(parts['train'].X, preset)}
+    norm = inp['train'][1]
+    for side in ('valid', 'test'):
+        if side in parts and len(parts[side]): inp[side] = prepare(parts[side].X, preset, norm)
+    return seg, parts, {k: v[0] for k, v in inp.items()}, norm
+
+def plot_codes_tsne(codes:dict, # side -> (n, d) window codes
+                    parts:dict, # side -> Segments (for the genres)
+                    genres:list, # genre names
+                    model_name:str, # for the title
+                    path=None, # PNG to write
+                    seed:int=0, # seed of the subset and of t-SNE
+                    tsne_max:int=500, # windows drawn at most
+                   ): # matplotlib Figure
+    "t-SNE of the codes of all sides, coloured by genre (a seeded random subset of `tsne_max` windows)."
+    Z = np.concatenate([codes[k] for k in codes]); lab = np.concatenate([parts[k].y for k in codes])
+    if len(Z) > tsne_max:
+        keep = np.sort(np.random.default_rng(seed).choice(len(Z), tsne_max, replace=False)); Z, lab = Z[keep], lab[keep]
+    return plot_embedding(Z, lab, genres, method='tsne', path=path, seed=seed,
+                          title=f'{model_name}: t-SNE of {Z.shape[1]}-d codes ({len(Z)} windows)')
+
+# %% ../nbs/04_seq2seq_vae.ipynb #a7956df2
+def train_latent_job(job:TrainJob)->Path: # the model directory
+    "Train a USC latent model on the job's split, save it, and fit a random forest on its training clips' codes."
+    kl = job.knobs['latent']
+    with tempfile.TemporaryDirectory(prefix='genre-nbs-') as work:
+        res = run_latent_experiment(job.name, job.tracks, job.split, work, epochs=job.epochs or kl['epochs'].get(job.name),
+                                    seed=job.seed, n_per_track=kl['n_per_track'], latent_dim=kl['latent_dim'].get(job.name),
+                                    cache_dir=job.cache_dir, tsne=False, checkpoint=job.checkpoint)
+        if job.out.exists(): shutil.rmtree(job.out)
+        shutil.copytree(res['model_dir'], job.out)
+    p = LatentPredictor(*load_model_dir(job.out), job.out)
+    tr = np.flatnonzero(job.sides == 'train')
+    Z = np.stack([p.embed(load_audio(job.tracks['path'][i], sr=22050), 22050) for i in tr])
+    save_head(job.out, latent_rf(seed=job.seed).fit(Z, job.y[tr]))
+    update_model_config(job.out, trained_on=job.trained_on, train_seconds=round(time.time() - job.started, 1),
+                        metrics=dict(rf_test=res['rf_test'], logreg_test=res['logreg_test'],
+                                     head='random forest (200 trees, depth 20) on the mean clip code'))
+    return job.out
+
+for _name in LATENT_MODELS: register_model(_name, train=train_latent_job)
+
+# %% ../nbs/04_seq2seq_vae.ipynb #e649483e
+def run_latent_family(ctx:RunContext, k:dict, name:str)->list:
+    "A USC latent model trained on its own objective; random forest and logistic regression on its window codes."
+    t0 = time.time()
+    res = run_latent_experiment(name, ctx.tracks, ctx.split, ctx.work/name, epochs=k['epochs'].get(name), seed=ctx.seed,
+                                n_per_track=k['n_per_track'], latent_dim=k['latent_dim'].get(name),
+                                cache_dir=ctx.cache_dir, fig_dir=ctx.out, checkpoint=ctx.checkpoint)
+    model, cfg = load_model_dir(res['model_dir'])
+    seg = make_segments(ctx.tracks, 'random', win_s=cfg['input']['win_s'], n_random=k['n_per_track'], sr=cfg['input']['sr'],
+                        seed=ctx.seed, cache_dir=ctx.cache_dir, progress=False)
+    parts = {s: p for s, p in seg.sides(ctx.split).items() if s in ('train', 'valid', 'test') and len(p)}
+    Z = {s: latent_codes(model, prepare(p.X, cfg['input'], cfg['norm'])[0]) for s, p in parts.items()}
+    rows, nc = [], len(ctx.genres)
+    for cname, est in (('rf', latent_rf(seed=ctx.seed)), ('logreg', latent_logreg())):
+        est.fit(Z['train'], parts['train'].y)
+        sc = score_model({s: class_probabilities(est, z, nc) for s, z in Z.items()}, {s: p.y for s, p in parts.items()},
+                         {s: p.track for s, p in parts.items()}, ctx.seed)
+        figs = ctx.figures(f'{name}_{cname}', sc, f'{name} codes -> {cname}: test tracks') + [f'{name}_tsne.png']
+        rows.append(result_row(name, f'codes -> {cname}', ctx.protocol, sc, seconds=round(time.time() - t0, 1),
+                               code_dim=res['code_dim'], recon_mse=res['recon'].get('test'), epochs=res['epochs'], figures=figs))
+    import tensorflow as tf
+    if not tf.distribute.has_strategy(): keras.backend.clear_session()  # frees memory; it would pop a strategy's scope
+    return rows
+
+# %% ../nbs/04_seq2seq_vae.ipynb #44a565ca
+_USC = "Qasemi, Vu, Pham & Shbita (USC): {} codes, FMA small 8 genres"
+register_paper_result('seq2seq_gru', 'codes', 0.45, _USC.format('Seq2Seq-AE'))
+register_paper_result('seq2seq_lstm', 'codes', 0.45, _USC.format('Seq2Seq-AE'))
+register_paper_result('beta_vae', 'codes', 0.30, _USC.format('beta-VAE'))
+register_knobs('latent',
+    quick=dict(epochs={'seq2seq_gru': 3, 'seq2seq_lstm': 3, 'beta_vae': 3, 'wavenet': 1}, n_per_track=2, latent_dim={'seq2seq_lstm': 128}),
+    full=dict(epochs={}, n_per_track=8, latent_dim={}),
+    tiny=dict(epochs={'seq2seq_gru': 1, 'seq2seq_lstm': 1, 'beta_vae': 1, 'wavenet': 1}, n_per_track=1, latent_dim={'seq2seq_lstm': 32}))
+for _name in LATENT_MODELS:
+    register_family(_name, functools.partial(run_latent_family, name=_name), models=(_name,), knobs='latent')

@@ -319,7 +319,9 @@ def model_dirs(tmp_path_factory):
     "A good keras model dir and a good scikit-learn (rf on Kaggle features) model dir, plus broken copies."
     import shutil, keras
     from sklearn.ensemble import RandomForestClassifier
-    from genre_nbs.evaluation import save_model_dir, input_config
+    import genre_nbs.evaluation  # noqa: F401 -- importing it declares every model
+    from genre_nbs.families import save_model_dir
+    from genre_nbs.features import input_config
     d = tmp_path_factory.mktemp('models')
     keras.utils.set_random_seed(0)
     km = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4, activation='softmax')])
@@ -360,7 +362,9 @@ BAD_MODELS = ['truncated_keras', 'keras_bad_zip_member', 'truncated_joblib', 'co
 
 
 def test_bad_model_dirs_raise_model_file_error(model_dirs):
-    from genre_nbs.evaluation import load_model_dir, ModelFileError
+    import genre_nbs.evaluation  # noqa: F401 -- importing it declares every model
+    from genre_nbs.families import load_model_dir
+    from genre_nbs.data import ModelFileError
     for name in ('good_keras', 'good_rf'):
         m, cfg = load_model_dir(model_dirs[name]); assert cfg['genres'] == ['classical', 'jazz', 'metal', 'pop']
     for name in BAD_MODELS:
@@ -495,7 +499,9 @@ def test_exception_mid_write_and_cache_file_mode(tmp_path, monkeypatch):
 def test_model_and_figure_writes_are_atomic(tmp_path):
     "save_model_dir / figures: a failure mid-write leaves the previous file intact and no temp file."
     from sklearn.dummy import DummyClassifier
-    from genre_nbs.evaluation import save_model_dir, load_model_dir, plot_confusion
+    import genre_nbs.evaluation  # noqa: F401 -- importing it declares every model
+    from genre_nbs.families import save_model_dir, load_model_dir
+    from genre_nbs.metrics import plot_confusion
     import joblib
     m = DummyClassifier().fit(np.zeros((4, 2)), [0, 1, 0, 1])
     d = save_model_dir(tmp_path/'m', dict(model='logreg', input={'kind': 'kaggle', 'sr': SR}), ['a', 'b'], sk_model=m)
@@ -513,7 +519,9 @@ def test_model_and_figure_writes_are_atomic(tmp_path):
 def test_written_files_are_not_private(tmp_path):
     "Files written through a temp file keep mkstemp's 0600 unless chmod-ed: models, results and figures must honour the umask."
     from sklearn.dummy import DummyClassifier
-    from genre_nbs.evaluation import save_model_dir, plot_confusion
+    import genre_nbs.evaluation  # noqa: F401 -- importing it declares every model
+    from genre_nbs.families import save_model_dir
+    from genre_nbs.metrics import plot_confusion
     um = os.umask(0); os.umask(um)
     d = save_model_dir(tmp_path/'m', dict(model='logreg', input={'kind': 'kaggle', 'sr': SR}), ['a', 'b'],
                        sk_model=DummyClassifier().fit(np.zeros((2, 1)), [0, 1]))

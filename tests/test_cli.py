@@ -27,7 +27,7 @@ def workdir(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def tiny(workdir):
-    from genre_nbs.data import make_synthetic_gtzan
+    from genre_nbs.synthetic import make_synthetic_gtzan
     return make_synthetic_gtzan(workdir/'tiny', n_per_genre=4, duration=30.0, genres=GENRES)
 
 

@@ -1,8 +1,9 @@
 "End to end: train a tiny CNN on generated clips -> save -> load -> classify a generated clip (< 60 s on CPU)."
 import numpy as np, pandas as pd, pytest
-from genre_nbs.data import make_synthetic_gtzan, scan_gtzan, synthesize_track
+from genre_nbs.data import scan_gtzan
+from genre_nbs.synthetic import make_synthetic_gtzan, synthesize_track
 from genre_nbs.cnn import run_cnn_experiment, load_classifier, classify_audio, predict_tracks
-from genre_nbs.evaluation import ModelFileError
+from genre_nbs.data import ModelFileError
 
 GENRES = ['classical', 'metal']
 

@@ -12,7 +12,8 @@ import pytest
 
 distributed = pytest.importorskip('distributed', reason="dask.distributed not installed: pip install 'dask[distributed]'")
 
-from genre_nbs.data import make_synthetic_gtzan, scan_gtzan
+from genre_nbs.data import scan_gtzan
+from genre_nbs.synthetic import make_synthetic_gtzan
 from genre_nbs.features import extract_features, logmel, HUANG_MEL, kaggle_rows
 from genre_nbs.scale import dask_client, use_dask, dask_context, extract_features_dask, distributed_strategy
 

@@ -166,11 +166,9 @@ def test_unreadable_track_in_table_is_skipped_by_make_segments(gtzan):
     assert [p for p, _ in seg.skipped] == [bad] and len(seg) == 3*len(tracks) and 4 not in set(seg.track)
 
 
-@pytest.mark.skipif(not hasattr(D, 'make_synthetic_gtzan'), reason='make_synthetic_gtzan not in genre_nbs.data yet')
 def test_synthetic_set_end_to_end(tmp_path):
-    import inspect
-    kw = dict(n_jobs=1) if 'n_jobs' in inspect.signature(D.make_synthetic_gtzan).parameters else {}
-    root = D.make_synthetic_gtzan(tmp_path/'synthetic', n_per_genre=3, duration=2.0, seed=0, genres=DSAE_GENRES, **kw)
+    from genre_nbs.synthetic import make_synthetic_gtzan
+    root = make_synthetic_gtzan(tmp_path/'synthetic', n_per_genre=3, duration=2.0, seed=0, genres=DSAE_GENRES, n_jobs=1)
     tracks = scan_gtzan(root, genres=DSAE_GENRES)
     assert len(tracks) == 12 and not tracks.attrs['skipped'] and tracks.genre.unique().tolist() == DSAE_GENRES
     seg = make_segments(tracks, 'fixed', win_s=1.0, cache_dir=tmp_path/'cache', progress=False)

@@ -89,7 +89,7 @@ def test_logmel_on_real_clips_cached(sample_tracks, tmp_path):
 
 def test_extract_features_loky_on_generated_audio(tmp_path):
     """Loky worker processes (backend='loky'; the default from PROCESS_MIN_FILES files on) on generated clips."""
-    from genre_nbs.data import make_synthetic_gtzan
+    from genre_nbs.synthetic import make_synthetic_gtzan
     from genre_nbs.features import mfcc
     tracks = scan_gtzan(make_synthetic_gtzan(tmp_path/'s', n_per_genre=2, duration=2.0, genres=['jazz', 'pop']))
     fs = extract_features(tracks, mfcc, dict(n_mfcc=13), n_jobs=2, cache_dir=tmp_path/'c', progress=False, backend='loky')
@@ -100,10 +100,10 @@ def test_extract_features_loky_on_generated_audio(tmp_path):
 def test_executors_bit_identical(tmp_path):
     """n_jobs=1 (this process), threads (the default below PROCESS_MIN_FILES files) and loky processes give the same
     bits, for log-mel and for the Kaggle rows, whose chroma uses BLAS (each task runs with one BLAS thread)."""
-    from genre_nbs.data import make_synthetic_gtzan
-    from genre_nbs.features import kaggle_rows, _executor
+    from genre_nbs.synthetic import make_synthetic_gtzan
+    from genre_nbs.features import kaggle_rows, choose_executor
     paths = list(scan_gtzan(make_synthetic_gtzan(tmp_path/'s', n_per_genre=2, duration=3.0, genres=['blues', 'rock'])).path)
-    assert _executor(list(range(len(paths))), -1, None)[2] == 'threads' or os.cpu_count() == 1
+    assert choose_executor(len(paths), -1, None)[2] == 'threads' or os.cpu_count() == 1
     for fn, params in ((logmel, HUANG_MEL), (kaggle_rows, dict(segment_s=1.0))):
         one = extract_features(paths, fn, params, n_jobs=1, progress=False).X
         threads = extract_features(paths, fn, params, n_jobs=2, progress=False).X
@@ -113,7 +113,7 @@ def test_executors_bit_identical(tmp_path):
 
 def test_cached_rerun_warns_skipped(tmp_path):
     """A rerun served from the cache warns again about the files it skipped."""
-    from genre_nbs.data import make_synthetic_gtzan
+    from genre_nbs.synthetic import make_synthetic_gtzan
     paths = list(scan_gtzan(make_synthetic_gtzan(tmp_path/'s', n_per_genre=1, duration=1.0, genres=['pop'])).path)
     (tmp_path/'bad.wav').write_bytes(b'RIFF....WAVE')
     paths.append(str(tmp_path/'bad.wav'))

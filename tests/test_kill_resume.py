@@ -1,6 +1,6 @@
 """Issue 9: a training run killed with SIGKILL resumes from its last saved epoch and ends with exactly the weights and
 history of a run that was never interrupted -- for the CNN, the DSAE and the beta-VAE (all three train through
-`evaluation.fit_epochs`, as do the two-layer net, Huang's FFNN and the other USC models)."""
+`training.fit_epochs`, as do the two-layer net, Huang's FFNN and the other USC models)."""
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 
@@ -9,13 +9,13 @@ import pytest
 
 CHILD = r'''
 import sys, json, hashlib, numpy as np
-from genre_nbs.evaluation import deterministic_tf
+from genre_nbs.training import deterministic_tf
 deterministic_tf()
-import genre_nbs.evaluation as E, genre_nbs.cnn as C, genre_nbs.autoencoders as A, genre_nbs.seq2seq as S
+import genre_nbs.training as T, genre_nbs.cnn as C, genre_nbs.autoencoders as A, genre_nbs.seq2seq as S
 out, ckpt, epochs, kind = sys.argv[1], (sys.argv[2] if sys.argv[2] != '-' else None), int(sys.argv[3]), sys.argv[4]
 info = {}
 def spy(*a, **k):  # records where fit_epochs started: 0 for a fresh run, the saved epochs for a resumed one
-    h = E.fit_epochs(*a, **k); info['resumed_from'] = h['resumed_from']; return h
+    h = T.fit_epochs(*a, **k); info['resumed_from'] = h['resumed_from']; return h
 C.fit_epochs = A.fit_epochs = S.fit_epochs = spy
 r = np.random.default_rng(0)
 if kind == 'cnn':  # windows, SpecAugment masks, dropout, batch norm, early stopping on validation
@@ -31,9 +31,9 @@ elif kind == 'dsae':  # two outputs, gamma-weighted loss, dropout, a standardisa
 elif kind == 'vae':  # the step-based beta-VAE: sampling noise from its own seed generator
     import keras; keras.utils.set_random_seed(0)
     X = r.normal(0, 0.1, (24, 22050)).astype(np.float32)
-    inp, norm = S.prepare(X[:18], S.PRESETS['beta_vae']); vinp, _ = S.prepare(X[18:], S.PRESETS['beta_vae'], norm)
-    m = S.build_model('beta_vae', S.PRESETS['beta_vae'], 8, seed=0)
-    h = S.train_model(m, inp, vinp, epochs=epochs, batch_size=2, seed=0, checkpoint=ckpt)
+    inp, norm = S.prepare(X[:18], S.LATENT_INPUTS['beta_vae']); vinp, _ = S.prepare(X[18:], S.LATENT_INPUTS['beta_vae'], norm)
+    m = S.build_model('beta_vae', S.LATENT_INPUTS['beta_vae'], 8, seed=0)
+    h = S.fit_latent(m, inp, vinp, epochs=epochs, batch_size=2, seed=0, checkpoint=ckpt)
 w = hashlib.sha1(b''.join(np.asarray(a).tobytes() for a in m.get_weights())).hexdigest()
 json.dump(dict(weights=w, loss=h['loss'], val_loss=h.get('val_loss'), resumed_from=info['resumed_from']), open(out, 'w'))
 '''
@@ -78,5 +78,5 @@ def test_kill_during_training_then_resume(tmp_path, kind):
     assert ref['resumed_from'] == 0
     assert res['loss'] == ref['loss'] and res['val_loss'] == ref['val_loss']
     assert res['weights'] == ref['weights']                    # bit for bit
-    assert not list(ckpt.glob('.tmp-*'))                       # nothing half-written is left behind
+    assert not [p for p in ckpt.iterdir() if '.tmp' in p.name]  # nothing half-written is left behind
     print(f"{kind}: killed after {saved} of {EPOCHS[kind]} epochs; resumed run identical to the uninterrupted one")

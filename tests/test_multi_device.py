@@ -11,7 +11,8 @@ import sys, json, numpy as np, tensorflow as tf
 cpu = tf.config.list_physical_devices('CPU')[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 import genre_nbs.scale as S
-from genre_nbs.evaluation import run_experiment, training_scope
+from genre_nbs.evaluation import run_experiment
+from genre_nbs.training import training_scope
 from genre_nbs.autoencoders import build_dsae, fit_dsae, toy_segments
 cpus = [d.name for d in tf.config.list_logical_devices('CPU')]
 mirrored = lambda devices=None, min_devices=2, _f=S.distributed_strategy: _f(devices or cpus, min_devices)
@@ -37,7 +38,7 @@ json.dump(out, open(sys.argv[5], 'w'))
 
 
 def test_keras_families_train_under_a_two_replica_mirrored_strategy(tmp_path):
-    from genre_nbs.data import make_synthetic_gtzan
+    from genre_nbs.synthetic import make_synthetic_gtzan
     data = make_synthetic_gtzan(tmp_path/'data', seed=0, n_per_genre=3, duration=28.0,
                                 genres=['classical', 'jazz', 'metal', 'pop'])
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL='2', CUDA_VISIBLE_DEVICES='', TF_NUM_INTEROP_THREADS='1')

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genre_nbs.data import (make_synthetic_gtzan, synthesize_track, scan_gtzan, split_tracks, make_segments, leaky_split,
-                            random_windows, GTZAN_GENRES)
+from genre_nbs.data import scan_gtzan, split_tracks, make_segments, leaky_split, random_windows, GTZAN_GENRES
+from genre_nbs.synthetic import make_synthetic_gtzan, synthesize_track
 
 GENRES = ['classical', 'jazz', 'metal', 'pop']
 

@@ -2,9 +2,12 @@
 load -> embed a clip (< 90 s on CPU); plus the WaveNet causality and the KL sign."""
 import json
 import numpy as np, pandas as pd, pytest
-from genre_nbs.data import make_synthetic_gtzan, scan_gtzan, synthesize_track
-from genre_nbs.evaluation import load_model_dir, ModelFileError
-from genre_nbs.seq2seq import (LATENT_MODELS, PRESETS, run_latent_experiment, embed_clip, encode, prepare, wavenet,
+from genre_nbs.data import scan_gtzan
+from genre_nbs.synthetic import make_synthetic_gtzan, synthesize_track
+import genre_nbs.evaluation  # noqa: F401 -- importing it declares every model
+from genre_nbs.families import load_model_dir
+from genre_nbs.data import ModelFileError
+from genre_nbs.seq2seq import (LATENT_MODELS, LATENT_INPUTS, run_latent_experiment, embed_clip, latent_codes, prepare, wavenet,
                                receptive_field, kl_divergence, shift_right)
 
 GENRES = ['classical', 'metal']

@@ -4,7 +4,8 @@ import json
 import numpy as np
 import soundfile as sf
 
-from genre_nbs.data import GTZAN_GENRES, make_synthetic_gtzan, scan_gtzan, synthesize_track
+from genre_nbs.data import GTZAN_GENRES, scan_gtzan
+from genre_nbs.synthetic import make_synthetic_gtzan, synthesize_track
 
 GENRES = ['classical', 'hiphop', 'metal']
 N, DUR, SR = 2, 1.0, 22050

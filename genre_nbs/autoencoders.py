@@ -281,7 +281,7 @@ def save_dsae(model, # trained DSAE, autoencoder or probe model
 register_model('ae', inputs=('dsae',), embedding='the 64-d code')  # the names saved models carry;
 register_model('dsae', inputs=('dsae',), embedding='the 64-d code');  # their trainer and predictor follow below
 
-# %% ../nbs/03_autoencoders.ipynb #a29bfd1c
+# %% ../nbs/03_autoencoders.ipynb #d109d177
 def train_autoencoder_job(job:TrainJob)->Path: # the model directory
     "Train the DSAE (or the vanilla autoencoder) on the job's training chunks and save it."
     X, yy, side = job_inputs(job)
@@ -300,7 +300,7 @@ def train_autoencoder_job(job:TrainJob)->Path: # the model directory
     return save_dsae(net, job.out, job.genres, input=input_config(job.input), epochs=ep, seed=job.seed, gamma=kd['gamma'], lr=kd['lr'],
                      trained_on=job.trained_on, metrics=metrics, train_seconds=round(time.time() - job.started, 1))
 
-# %% ../nbs/03_autoencoders.ipynb #8d9591ff
+# %% ../nbs/03_autoencoders.ipynb #de8b4483
 class AutoencoderPredictor(Predictor):
     "A saved DSAE or autoencoder: the clip's DSAE chunks through the model, averaged over the clip."
     def n_outputs(self):
@@ -497,7 +497,7 @@ def logmel_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
     if not X: raise ValueError(f"none of the {len(tracks)} tracks could be read")
     return Segments(np.concatenate(X).astype(np.float32), np.array(y), np.array(trk), genres, skipped)
 
-# %% ../nbs/03_autoencoders.ipynb #e0c0fbfa
+# %% ../nbs/03_autoencoders.ipynb #6601f768
 def dsae_tracks(tracks:pd.DataFrame, # the dataset's tracks
                )->tuple: # (tracks, 'DSAE 4 genres' or 'all genres')
     "The DSAE paper's four genres when all are present, else every genre."
@@ -521,7 +521,7 @@ def _dsae_rows(res, protocol, subset, names, seconds):
                                **({'recon_mse': v['test_recon_mse']} if 'test_recon_mse' in v else {})))
     return rows
 
-# %% ../nbs/03_autoencoders.ipynb #ef6d5987
+# %% ../nbs/03_autoencoders.ipynb #22472c85
 def run_dsae_family(ctx:RunContext, k:dict, leaky:bool=False)->list:
     "The DSAE paper's Table 1 (two-layer NN, DSAE, vanilla AE + head) on the track split, or the DSAE alone on the leaky split."
     tr, subset = dsae_tracks(ctx.tracks)
@@ -549,7 +549,7 @@ def run_dsae_leaky_family(ctx:RunContext, k:dict)->list:
     "The DSAE alone on the paper's leaky segment split (`--protocol leaky`)."
     return run_dsae_family(ctx, k, leaky=True)
 
-# %% ../nbs/03_autoencoders.ipynb #b5c1b554
+# %% ../nbs/03_autoencoders.ipynb #bbb51a89
 _SAWHNEY = "Sawhney, Vasavada & Wang (Stanford): GTZAN classical/jazz/metal/pop, ~1 s pooled segments, segment-level (leaky) split"
 register_paper_result('dsae', 'dsae chunks', 0.653, _SAWHNEY + "; Patakula et al. reproduction: 58.4%", train=0.949)
 register_paper_result('two_layer_nn', 'dsae chunks', 0.364, _SAWHNEY)

@@ -25,7 +25,7 @@ GTZAN_GENRES = ['blues','classical','country','disco','hiphop','jazz','metal','p
 DSAE_GENRES = ['classical','jazz','metal','pop'] # the 4 genres of the Deep Softmax Autoencoder paper
 AUDIO_EXTS = ('.wav','.au','.snd','.flac','.ogg','.oga','.mp3','.aif','.aiff','.aifc','.opus','.m4a','.wma','.w64','.caf')
 
-# %% ../nbs/00_data.ipynb #06eb0cbf
+# %% ../nbs/00_data.ipynb #7d3781ea
 class GenreNbsError(ValueError):
     "Base of the errors a user can fix: unreadable audio, a dataset that does not fit, a model folder that is not one."
 
@@ -42,14 +42,14 @@ class DatasetError(GenreNbsError):
 class ModelFileError(GenreNbsError):
     "A model directory that is missing, truncated, or not written by genre_nbs."
 
-# %% ../nbs/00_data.ipynb #4f9d563f
+# %% ../nbs/00_data.ipynb #3fe486ba
 def check_positive_int(**values): # name=value pairs, e.g. win=win, hop=hop
     "Raise a ValueError naming the first value that is not a positive integer."
     for k, v in values.items():
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
             raise ValueError(f"{k} must be a positive integer, got {v!r}")
 
-# %% ../nbs/00_data.ipynb #dd4bc8ec
+# %% ../nbs/00_data.ipynb #5255832c
 def check_audio(y, # samples: (n,) for mono audio, or (..., n) where `ndim` allows batches of windows
                 sr=None, # sample rate, checked to be a positive integer when given
                 n_min:int=1, # fewest samples along the last axis
@@ -101,7 +101,7 @@ def _umask()->int:
 
 def _host()->str: return re.sub(r'[^\w-]', '_', platform.node() or 'host')
 
-# %% ../nbs/00_data.ipynb #cb2d7a71
+# %% ../nbs/00_data.ipynb #94df10ba
 def atomic_write(path, # the file to write (its folder is created)
                  write, # write(tmp) puts the whole content into the temporary file named by the str `tmp`
                  typed:bool=False, # the temporary name keeps `path`'s extension (Keras, matplotlib, numpy pick the format by it)
@@ -119,7 +119,7 @@ def atomic_write(path, # the file to write (its folder is created)
         if os.path.exists(tmp): os.unlink(tmp)
     return path
 
-# %% ../nbs/00_data.ipynb #1b1dff87
+# %% ../nbs/00_data.ipynb #b898d3d1
 def _writer_gone(pid:str)->bool:
     "True when the temp file's writer (a pid on this host) has died; False if alive, ours, unknown or not POSIX."
     if os.name != 'posix' or not pid.isdigit() or int(pid) == os.getpid(): return False  # os.kill(pid, 0): POSIX only
@@ -139,7 +139,7 @@ def clean_stale_tmp(folder, # a folder `atomic_write` writes into
             if m and _writer_gone(m.group(1)): Path(e.path).unlink(missing_ok=True); n += 1
     return n
 
-# %% ../nbs/00_data.ipynb #786d8467
+# %% ../nbs/00_data.ipynb #3c25de45
 def json_default(o):
     "JSON for what `json.dumps` refuses: numpy scalars and arrays as numbers and lists, anything else as its string."
     if isinstance(o, np.generic): return o.item()
@@ -154,7 +154,7 @@ def write_json(path, # .json file to write
     "Write `obj` as indented JSON with `atomic_write`."
     return atomic_write(path, lambda p: Path(p).write_text(json.dumps(obj, indent=indent, default=json_default, **kw)))
 
-# %% ../nbs/00_data.ipynb #aa80618d
+# %% ../nbs/00_data.ipynb #59e1368b
 def params_key(params:dict)->str: # sha1 hex digest of the sorted-keys JSON of `params`
     "Stable hash of a parameter dict (non-JSON values such as paths are turned into strings)."
     return hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()
@@ -182,7 +182,7 @@ def load_arrays(path, # a file written by save_arrays
         if f.read(1): raise ValueError("unexpected bytes after the last array")
     return out
 
-# %% ../nbs/00_data.ipynb #4f5767f9
+# %% ../nbs/00_data.ipynb #7bec9927
 _CLEANED_DIRS = set() # cache folders this process has already swept for dead writers' temp files
 
 def _write_entry(path:Path, arrays:dict, params:dict):

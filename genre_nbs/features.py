@@ -43,7 +43,7 @@ def raw_windows(y:np.ndarray, # 1-D signal
     if kind == 'random': return random_windows(y, win, n, seed=seed, pad=pad)
     raise ValueError(f"kind must be 'fixed' or 'random', got {kind!r}")
 
-# %% ../nbs/01_features.ipynb #bce4f34a
+# %% ../nbs/01_features.ipynb #87dc0ce3
 HUANG_MEL = dict(n_mels=64, n_fft=512, hop_length=256)  # Huang et al.: 64 mels, window 512, 50% overlap -> 64 x 173 per 2 s
 DEFAULT_MEL = dict(n_mels=128, n_fft=2048, hop_length=512)  # librosa's defaults
 
@@ -62,7 +62,7 @@ def _mel_project(P:np.ndarray, M)->np.ndarray: # (..., F, T) power -> (..., n_me
     Pm = np.ascontiguousarray(np.moveaxis(P, -2, 0).reshape(F, -1))  # (F, batch*T), C order for the sparse product
     return np.moveaxis((M @ Pm).reshape(M.shape[0], *lead, T), 0, -2)
 
-# %% ../nbs/01_features.ipynb #6d81aa80
+# %% ../nbs/01_features.ipynb #e512b984
 _WINDOWS = {}  # n_fft -> float32 periodic Hann window
 
 def _frames(y:np.ndarray, n_fft:int, hop_length:int, pad_mode:str)->np.ndarray: # (..., 1 + n//hop, n_fft) view
@@ -70,7 +70,7 @@ def _frames(y:np.ndarray, n_fft:int, hop_length:int, pad_mode:str)->np.ndarray: 
     yp = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)], mode=pad_mode)
     return np.lib.stride_tricks.sliding_window_view(yp, n_fft, axis=-1)[..., ::hop_length, :]
 
-# %% ../nbs/01_features.ipynb #4c402949
+# %% ../nbs/01_features.ipynb #c09540c4
 def _load_mkl(): # (mkl_fft, mkl) or None
     try: import mkl, mkl_fft; return (mkl_fft, mkl) if hasattr(mkl, 'set_num_threads_local') else None
     except Exception: return None
@@ -94,7 +94,7 @@ def _rfft(x:np.ndarray, # (..., n) float32, may be overwritten
     try: return mkl_fft.rfft(x, axis=-1, out=out)
     finally: mkl.set_num_threads_local(prev)
 
-# %% ../nbs/01_features.ipynb #52170b2f
+# %% ../nbs/01_features.ipynb #87d13197
 def _window(n_fft:int)->np.ndarray: # (n_fft,) float32
     if n_fft not in _WINDOWS: _WINDOWS[n_fft] = librosa.filters.get_window('hann', n_fft, fftbins=True).astype(np.float32)
     return _WINDOWS[n_fft]
@@ -111,7 +111,7 @@ def stft_power(y:np.ndarray, # (n,) float32 clip or (..., n) batch
     "|STFT|^2 with librosa's centred frames and periodic Hann window, in float32, laid out frames x frequency."
     return _power(_frames(np.asarray(y, np.float32), n_fft, hop_length, pad_mode))
 
-# %% ../nbs/01_features.ipynb #ba7ff1eb
+# %% ../nbs/01_features.ipynb #da166688
 _BLOCK_FRAMES = 256  # frames transformed at once by mel_power: the block's buffers (~2 MB at n_fft 2048) stay in cache
 
 _JIT = {}  # numba-compiled kernels, compiled on first use (importing this module compiles nothing)
@@ -153,7 +153,7 @@ def _block_buffers(rows:int, n_fft:int): # this thread's (>= rows, n_fft) float3
         b = _BUFFERS[key] = make(max(rows, _BLOCK_FRAMES))  # clips of any length share one set (~5 MB at n_fft 2048)
     return b
 
-# %% ../nbs/01_features.ipynb #38db602d
+# %% ../nbs/01_features.ipynb #4ad40b17
 def mel_power(y:np.ndarray, # (n,) clip or (..., n) batch of windows
               sr:int=22050, # sample rate
               n_mels:int=128, # mel bands
@@ -185,7 +185,7 @@ def mel_power(y:np.ndarray, # (n,) clip or (..., n) batch of windows
             out[..., s:s+n] = np.moveaxis(tmp[:, :rows].reshape(n_mels, *lead, n), 0, -2)
     return out
 
-# %% ../nbs/01_features.ipynb #214d56a4
+# %% ../nbs/01_features.ipynb #521e4eee
 def logmel(y:np.ndarray, # (n,) clip or (..., n) batch of windows
            sr:int=22050, # sample rate
            n_mels:int=128, # mel bands (Huang: 64)
@@ -302,7 +302,10 @@ def kaggle_features(y:np.ndarray, # one clip (1-D), e.g. load_audio(path) at 220
     H, P = hpss(D)  # librosa.decompose.hpss's values, faster
     if compat: harm, perc = (librosa.util.fix_length(librosa.istft(M, dtype=y.dtype), size=len(y)) for M in (H, P))
     else: harm, perc = (librosa.istft(M, dtype=y.dtype, length=len(y)) for M in (H, P))
-    parts = {'chroma_stft': librosa.feature.chroma_stft(S=power, sr=sr, tuning=None if power.any() else 0.0),  # silence: no tuning to estimate
+    with warnings.catch_warnings():  # near-silent clips: librosa warns it has no peaks to estimate the tuning from,
+        warnings.filterwarnings('ignore', message='Trying to estimate tuning from empty frequency set')  # and uses 0
+        chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=None if power.any() else 0.0)  # silence: no tuning
+    parts = {'chroma_stft': chroma,
              'rms': librosa.feature.rms(y=y, pad_mode=pad),
              'spectral_centroid': (cent := librosa.feature.spectral_centroid(S=mag, sr=sr)),
              'spectral_bandwidth': librosa.feature.spectral_bandwidth(S=mag, sr=sr, centroid=cent),
@@ -420,7 +423,7 @@ def choose_executor(n_todo:int, # files left to compute
     if n <= 1: return None
     return n, backend, (None if backend is not None else 'threads' if n_todo < PROCESS_MIN_FILES else 'processes')
 
-# %% ../nbs/01_features.ipynb #a208d109
+# %% ../nbs/01_features.ipynb #b2d33903
 def extract_features(items, # audio paths, or a tracks DataFrame with a 'path' column
                      fn=logmel, # module-level function fn(y, sr=sr, **params) -> array
                      params:dict|None=None, # keyword arguments of fn (part of the cache key)
@@ -488,7 +491,7 @@ def kaggle_rows(y:np.ndarray, # one clip (1-D)
     segs = y[None] if segment_s is None else fixed_windows(y, int(round(segment_s*sr)))
     return np.stack([np.r_[len(s), kaggle_features(s, sr, compat).values] for s in segs])
 
-# %% ../nbs/01_features.ipynb #db6dded0
+# %% ../nbs/01_features.ipynb #5003463b
 def kaggle_features_table(tracks, # audio paths, or a tracks table with 'path' (and 'genre') columns
                           segment_s:float|None=None, # None: one row per clip; e.g. 3.0: one row per 3 s segment
                           duration:float|None=None, # features of each clip's first `duration` seconds (None: the whole clip)
@@ -516,7 +519,7 @@ def kaggle_features_table(tracks, # audio paths, or a tracks table with 'path' (
     out.attrs['skipped'] = fs.skipped
     return out
 
-# %% ../nbs/01_features.ipynb #8a138c8e
+# %% ../nbs/01_features.ipynb #daa8819c
 def kaggle_matrix(tracks:pd.DataFrame, # a tracks table with 'path' and 'genre' columns
                   duration:float|None=None, # features of each clip's first `duration` seconds (None: whole clips)
                   cache_dir=None, # per-file cache folder
@@ -539,7 +542,7 @@ def kaggle_agreement(ours:pd.DataFrame, # computed table (kaggle_features_table)
     rel = (a.loc[common, KAGGLE_COLUMNS].astype(float) - b.loc[common, KAGGLE_COLUMNS]).abs() / b.loc[common, KAGGLE_COLUMNS].abs()
     return pd.DataFrame({'median_rel': rel.median(), 'max_rel': rel.max(), 'within': (rel <= tol).sum(), 'n': len(common)})
 
-# %% ../nbs/01_features.ipynb #0b571f63
+# %% ../nbs/01_features.ipynb #a1a3b3a1
 DSAE_INPUT = {'kind': 'dsae', 'sr': 22050, 'n_samples': 600000, 'pool': 40, 'chunk': 500, 'n_chunks': 20}
 
 def input_config(kind:str, # 'dsae', 'logmel', 'raw' or 'kaggle'
@@ -551,7 +554,7 @@ def input_config(kind:str, # 'dsae', 'logmel', 'raw' or 'kaggle'
     if kind == 'kaggle': return {'kind': 'kaggle', 'sr': 22050}
     raise ValueError(f"unknown input kind {kind!r}")
 
-# %% ../nbs/01_features.ipynb #5cf80a38
+# %% ../nbs/01_features.ipynb #5b9a0a79
 def clip_inputs(y, # 1-D clip
                 sr:int, # its sample rate
                 input:dict, # input preset (input_config / config['input'])

@@ -400,7 +400,7 @@ def embed_clip(model, # a loaded latent model
     inputs, _ = prepare(X, preset, config['norm'])
     return latent_codes(model, inputs, batch_size).mean(0)
 
-# %% ../nbs/04_seq2seq_vae.ipynb #40877399
+# %% ../nbs/04_seq2seq_vae.ipynb #27c1ad18
 class LatentPredictor(Predictor):
     "A saved USC latent model: the mean code of the clip's windows, and the genre head on it when there is one."
     needs_input = False # the input preset is the model's own (config['input'], always written)
@@ -483,7 +483,7 @@ def run_latent_experiment(model_name:str, # one of LATENT_MODELS
     write_json(out/f'{model_name}_metrics.json', res, indent=2)
     return res
 
-# %% ../nbs/04_seq2seq_vae.ipynb #b7640f1f
+# %% ../nbs/04_seq2seq_vae.ipynb #41677930
 def latent_inputs(tracks, # DataFrame from `scan_gtzan` (path, genre, track_id)
                   split, # Series 'train'/'valid'/'test' per track
                   preset:dict, # the model's input preset
@@ -517,7 +517,7 @@ def plot_codes_tsne(codes:dict, # side -> (n, d) window codes
     return plot_embedding(Z, lab, genres, method='tsne', path=path, seed=seed,
                           title=f'{model_name}: t-SNE of {Z.shape[1]}-d codes ({len(Z)} windows)')
 
-# %% ../nbs/04_seq2seq_vae.ipynb #a7956df2
+# %% ../nbs/04_seq2seq_vae.ipynb #ca5731ed
 def train_latent_job(job:TrainJob)->Path: # the model directory
     "Train a USC latent model on the job's split, save it, and fit a random forest on its training clips' codes."
     kl = job.knobs['latent']
@@ -538,7 +538,7 @@ def train_latent_job(job:TrainJob)->Path: # the model directory
 
 for _name in LATENT_MODELS: register_model(_name, train=train_latent_job)
 
-# %% ../nbs/04_seq2seq_vae.ipynb #e649483e
+# %% ../nbs/04_seq2seq_vae.ipynb #03fc9f02
 def run_latent_family(ctx:RunContext, k:dict, name:str)->list:
     "A USC latent model trained on its own objective; random forest and logistic regression on its window codes."
     t0 = time.time()
@@ -562,7 +562,7 @@ def run_latent_family(ctx:RunContext, k:dict, name:str)->list:
     if not tf.distribute.has_strategy(): keras.backend.clear_session()  # frees memory; it would pop a strategy's scope
     return rows
 
-# %% ../nbs/04_seq2seq_vae.ipynb #44a565ca
+# %% ../nbs/04_seq2seq_vae.ipynb #c3778a8d
 _USC = "Qasemi, Vu, Pham & Shbita (USC): {} codes, FMA small 8 genres"
 register_paper_result('seq2seq_gru', 'codes', 0.45, _USC.format('Seq2Seq-AE'))
 register_paper_result('seq2seq_lstm', 'codes', 0.45, _USC.format('Seq2Seq-AE'))

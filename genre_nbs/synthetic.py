@@ -335,7 +335,7 @@ KITS = {
                      hat_cut=(3500, 6000)),
 }
 
-# %% ../nbs/00a_synthetic.ipynb #065105b6
+# %% ../nbs/00a_synthetic.ipynb #1d9f577b
 _MIX = dict(drums=(-4, 0), comp=(-4, 0), bass=(-5, -1), lead=(-8, -3), pad=(-14, -8))
 
 GENRE_RECIPES = {
@@ -440,7 +440,7 @@ GENRE_RECIPES = {
         noise_db=(-65, -45), dyn=(0.0, 0.15), limit=(1.5, 4.0)),
 }
 
-# %% ../nbs/00a_synthetic.ipynb #f13836eb
+# %% ../nbs/00a_synthetic.ipynb #13a9cbca
 def _draw(rng:np.random.Generator, spec):
     "Draw one value from a recipe field (see the markdown above)."
     if isinstance(spec, tuple) and len(spec) == 2: return float(rng.uniform(*spec))
@@ -733,7 +733,7 @@ def make_synthetic_gtzan(root=None, # output folder; default `default_data_dir()
     write_json(man_path, dict(params=params, files=sorted(want)), sort_keys=True)
     return root
 
-# %% ../nbs/00a_synthetic.ipynb #f0b0bfb2
+# %% ../nbs/00a_synthetic.ipynb #b93bcd3a
 def load_tracks(data=None, # dataset folder; None: the synthetic default (generated on first use)
                 genres=None, # genre subset (None: all found)
                 n_per_genre:int=10, # synthetic default: tracks per genre

@@ -10,6 +10,7 @@ $(STAMP): settings.ini setup.py
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,fast]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps musicnn==0.1.0  # pretrained weights only: its numpy<1.17 pin cannot resolve
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -18,11 +18,13 @@ Sections (each runs in its own fresh Python process, so imports, worker pools an
   dsae       DSAE (8000 x 500, batch 512): naive `train_on_batch` loop vs `fit_dsae`, s/epoch; total for 200 epochs
              measured (projected with --quick).
   cnn        `bench_cnn.run`: CNN s/epoch; inference ms per 30 s clip vs one `model.predict` per window; clips/s.
+  pretrained musicnn's Keras 3 port vs the original TF1 graph (graph import) in the same process: ms to run the network
+             on one 30 s clip (10 patches) after loading, interleaved; GFLOP/s; input pipeline ms per clip.
   reproduce  wall time of `genre-nbs reproduce --preset quick` on the synthetic set, cold (fresh data dir); skipped
              when the CLI is not installed.
 
 Usage (repo root; the machine should be otherwise idle, or the load is noted in the results):
-    nice .venv/bin/python benchmarks/run.py [--quick] [--sections features memory dsae cnn reproduce] [--no-write] [--fresh]
+    nice .venv/bin/python benchmarks/run.py [--quick] [--sections features memory dsae cnn pretrained reproduce] [--no-write] [--fresh]
 """
 import argparse, json, os, platform, resource, shutil, subprocess, sys, tempfile, time, warnings
 from datetime import datetime, timezone
@@ -30,7 +32,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SECTIONS = ('features', 'memory', 'dsae', 'cnn', 'reproduce')
+SECTIONS = ('features', 'memory', 'dsae', 'cnn', 'pretrained', 'reproduce')
 sys.path.insert(0, str(HERE))
 
 def rss_mb():
@@ -195,6 +197,14 @@ def section_cnn(quick):
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     import bench_cnn
     out = bench_cnn.run(quick=quick)
+    out['peak_main_mb'] = rss_mb()
+    return out
+
+# --------------------------------------------------------------------------------------------------------- pretrained
+def section_pretrained(quick):
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+    import bench_pretrained
+    out = bench_pretrained.run(quick=quick)
     out['peak_main_mb'] = rss_mb()
     return out
 
@@ -366,6 +376,18 @@ def report(res):
         L += ['', f"Peak RSS {c['peak_main_mb']:.0f} MB. Training has no naive twin here (`train_cnn` is one Keras `fit` call per epoch "
               "on fresh random windows); the inference ratios are against one `model.predict` call per window.", '']
     elif c: L += ['## 3. CNN', '', f"failed: {c['error']}", '']
+    p = res.get('pretrained')
+    if p and 'error' not in p:
+        port, orig = 'Keras 3 port (fused, tf.function)', 'original TF1 graph (graph import, Session)'
+        L += ['## Pretrained tagger (musicnn)', '',
+              f"Running {p['model']} on one 30 s clip (10 patches of 3 s, {p['gflop_per_clip']:.1f} GFLOP of conv and dense "
+              f"layers) after loading, on {p['n_clips']} {p['clips']}, the two interleaved in one process (median of the rounds):", '',
+              '| network | ms per clip | GFLOP/s |', '|---|---:|---:|']
+        L += [f"| {k} | {v:.0f} | {p['gflops'][k]:.0f} |" for k, v in p['ms_per_clip'].items()]
+        L += ['', f"The port is {p['ratio']:.2f}x as fast as the original graph (target: at least as fast, and under 250 ms "
+              f"per clip). The input pipeline (16 kHz, mel power, log, patches) adds {p['input_ms_per_clip']:.0f} ms per clip. "
+              f"Peak RSS {p['peak_main_mb']:.0f} MB.", '']
+    elif p: L += ['## Pretrained tagger (musicnn)', '', f"failed: {p['error']}", '']
     r = res.get('reproduce')
     if r:
         L += ['## 4. `genre-nbs reproduce --preset quick`', '']

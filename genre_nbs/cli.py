@@ -10,12 +10,13 @@ import numpy as np
 
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes would bury the progress bars
 os.environ.setdefault('TF_NUM_INTEROP_THREADS', '1')  # one TF op at a time: the same command gives the same bits
+from types import SimpleNamespace
 from .data import AUDIO_EXTS, AudioLoadError, GenreNbsError, ModelFileError, load_audio
 
 # %% auto #0
-__all__ = ['EPILOG', 'NATIVE_NOISE', 'CLIError', 'audio_files', 'format_table', 'classify_files', 'embed_files',
-           'write_embeddings', 'cmd_reproduce', 'cmd_train', 'cmd_classify', 'cmd_embed', 'build_parser',
-           'filter_native_stderr', 'main']
+__all__ = ['PRETRAINED', 'EPILOG', 'NATIVE_NOISE', 'CLIError', 'audio_files', 'format_table', 'classify_files', 'embed_files',
+           'tag_files', 'write_embeddings', 'cmd_reproduce', 'cmd_train', 'cmd_classify', 'cmd_embed', 'cmd_tag',
+           'build_parser', 'filter_native_stderr', 'main']
 
 # %% ../nbs/07_cli.ipynb #3bd89784
 class CLIError(GenreNbsError):
@@ -72,13 +73,25 @@ def classify_files(model_dir, # model directory (train_model)
         out['errors'].append({'file': str(f), 'error': err})
     return out
 
-def embed_files(model_dir, # model directory
+PRETRAINED = {'musicnn': 'MSD_musicnn', 'musicnn_mtt': 'MTT_musicnn'}  # embedders that need no training
+
+def _embedder(model, layer:str='penultimate'):
+    "A saved model directory's predictor, or (for a pretrained name that is not a folder here) musicnn's embedding."
+    if str(model) in PRETRAINED and not Path(model).is_dir():
+        from genre_nbs.pretrained import musicnn_embedding, EMBEDDING_LAYERS, checkpoint_dir
+        if layer not in EMBEDDING_LAYERS: raise CLIError(f"--layer must be one of {', '.join(EMBEDDING_LAYERS)}")
+        checkpoint_dir(PRETRAINED[str(model)])  # the weights are installed, or one clear error now
+        return SimpleNamespace(embed=lambda y, sr: musicnn_embedding(y, sr, PRETRAINED[str(model)], layer))
+    from genre_nbs.evaluation import load_predictor
+    return load_predictor(model)
+
+def embed_files(model_dir, # model directory, or a pretrained embedder: 'musicnn' (MSD tagger) or 'musicnn_mtt'
                 items, # files and folders
                 progress:bool=True, # tqdm bar on stderr
+                layer:str='penultimate', # pretrained embedders: 'penultimate' or 'pooled'
                )->tuple: # (files, (n, d) float32 matrix, errors)
     "One embedding vector per readable file."
-    from genre_nbs.evaluation import load_predictor
-    pred = load_predictor(model_dir)
+    pred = _embedder(model_dir, layer)
     files, vecs, errors = [], [], []
     for f, y, err in _each_clip(audio_files(items), progress, 'embed'):
         if y is not None:
@@ -87,6 +100,24 @@ def embed_files(model_dir, # model directory
         errors.append({'file': str(f), 'error': err})
     X = np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)
     return files, X, errors
+
+def tag_files(items, # files and folders
+              model:str='msd', # 'msd' (Million Song Dataset tags) or 'mtt' (MagnaTagATune tags)
+              top:int|None=None, # keep the `top` most probable tags per file (None: all 50)
+              progress:bool=True, # tqdm bar on stderr
+             )->dict: # {'predictions': [{'file', 'tags': {tag: probability}}], 'errors': [...]}
+    "musicnn's tags of every readable file, most probable first; unreadable files are listed under 'errors'."
+    from genre_nbs.pretrained import tag_clip, checkpoint_dir
+    if model not in ('msd', 'mtt'): raise CLIError(f"--model must be msd or mtt, got '{model}'")
+    tagger = f'{model.upper()}_musicnn'
+    checkpoint_dir(tagger)  # the weights are installed, or one clear error before any file is read
+    out = {'predictions': [], 'errors': []}
+    for f, y, err in _each_clip(audio_files(items), progress, 'tag'):
+        if y is not None:
+            try: out['predictions'].append({'file': str(f), 'tags': tag_clip(y, 22050, tagger, top)}); continue
+            except ValueError as e: err = str(e)
+        out['errors'].append({'file': str(f), 'error': err})
+    return out
 
 def write_embeddings(path, # .npz or .csv
                      files:list, # file names
@@ -150,13 +181,25 @@ def cmd_classify(a):
 def cmd_embed(a):
     "Write one embedding vector per file."
     if Path(a.out).suffix not in ('.npz', '.csv'): raise CLIError(f"--out must end in .npz or .csv, got '{a.out}'")
-    files, X, errors = embed_files(a.model, a.files, progress=not a.quiet)
+    files, X, errors = embed_files(a.model, a.files, progress=not a.quiet, layer=a.layer)
     for e in errors: print(f"genre-nbs: skipped '{e['file']}': {e['error']}", file=sys.stderr)
     if not files: print("genre-nbs: no file could be embedded", file=sys.stderr); return 1
-    name = json.loads((Path(a.model)/'config.json').read_text()).get('model', '')
+    cfg = Path(a.model)/'config.json'
+    name = json.loads(cfg.read_text()).get('model', '') if cfg.is_file() else f'{a.model} {a.layer}'
     write_embeddings(a.out, files, X, name)
     print(f"wrote {len(files)} embeddings of dimension {X.shape[1]} to {a.out}")
     return 0
+
+def cmd_tag(a):
+    "Print musicnn's tags of each file."
+    res = tag_files(a.files, a.model, a.top, progress=not a.quiet)
+    if a.json: print(json.dumps(res))
+    else:
+        rows = [dict(file=p['file'], tags=', '.join(f'{k} {v:.2f}' for k, v in list(p['tags'].items())[:a.top or 5]))
+                for p in res['predictions']]
+        if rows: print(format_table(rows, ['file', 'tags']))
+    for e in res['errors']: print(f"genre-nbs: skipped '{e['file']}': {e['error']}", file=sys.stderr)
+    return 0 if res['predictions'] else 1
 
 # %% ../nbs/07_cli.ipynb #edc0960f
 EPILOG = """examples:
@@ -168,31 +211,30 @@ EPILOG = """examples:
   genre-nbs train --model cnn --data ~/gtzan --out models/cnn
   genre-nbs classify --model models/cnn song.mp3 music/ --json
   genre-nbs embed --model models/dsae music/ --out embeddings.npz
+  genre-nbs tag song.mp3 --top 5                # musicnn's pretrained tags, no training
+  genre-nbs embed --model musicnn music/ --out embeddings.npz   # pretrained genre embeddings
 
 datasets: a GTZAN folder (genres/<genre>/*.wav or the Kaggle Data/genres_original/), an FMA folder
 (fma_metadata/tracks.csv + fma_small/), or nothing: the synthetic default set is generated under data/synthetic.
 """
 
-def build_parser()->argparse.ArgumentParser:
-    "The `genre-nbs` argument parser."
-    from genre_nbs.evaluation import model_names
-    p = argparse.ArgumentParser(prog='genre-nbs', description="Music genre classification and genre embeddings: "
-                                "reproduce the papers' experiments, train a model, classify or embed audio files.",
-                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    from genre_nbs import __version__
-    p.add_argument('--version', action='version', version=f'genre-nbs {__version__}')
-    sub = p.add_subparsers(dest='command', metavar='COMMAND')
-    def common(sp, data_help):
-        sp.add_argument('--data', metavar='DIR', help=data_help)
-        sp.add_argument('--genres', nargs='+', metavar='GENRE', help='only these genres (default: all found)')
-        sp.add_argument('--seed', type=int, default=0, help='seed of the split, windows and weights (default 0)')
-        sp.add_argument('--quiet', '-q', action='store_true', help='no progress bars')
-        sp.add_argument('--scheduler', metavar='ADDR', help="extract features on this Dask scheduler, e.g. "
-                        "tcp://host:8786 (needs genre-nbs[dask]; default: the local process pool)")
-    r = sub.add_parser('reproduce', help='train and evaluate every model; write results.md, results.json and figures',
-                       description='Train and evaluate every model family on one dataset and write the report.',
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    common(r, 'dataset folder (GTZAN, Kaggle or FMA layout); default: the synthetic set')
+def _common(sp, data_help:str):
+    "The options of the commands that read a dataset."
+    sp.add_argument('--data', metavar='DIR', help=data_help)
+    sp.add_argument('--genres', nargs='+', metavar='GENRE', help='only these genres (default: all found)')
+    sp.add_argument('--seed', type=int, default=0, help='seed of the split, windows and weights (default 0)')
+    sp.add_argument('--quiet', '-q', action='store_true', help='no progress bars')
+    sp.add_argument('--scheduler', metavar='ADDR', help="extract features on this Dask scheduler, e.g. "
+                    "tcp://host:8786 (needs genre-nbs[dask]; default: the local process pool)")
+
+def _sub(sub, name:str, help:str, description:str, epilog:str):
+    return sub.add_parser(name, help=help, description=description, epilog=epilog,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+def _reproduce_parser(sub):
+    r = _sub(sub, 'reproduce', 'train and evaluate every model; write results.md, results.json and figures',
+             'Train and evaluate every model family on one dataset and write the report.', EPILOG)
+    _common(r, 'dataset folder (GTZAN, Kaggle or FMA layout); default: the synthetic set')
     r.add_argument('--protocol', default='track', choices=['track', 'files', 'group', 'official', 'leaky'],
                    help="track split: by track stratified by genre (default); files: the split files in --split-dir; "
                         "group: by artist; official: FMA's split; leaky: the papers' segment split (DSAE) beside the track split")
@@ -203,25 +245,28 @@ def build_parser()->argparse.ArgumentParser:
     r.add_argument('--models', nargs='+', metavar='NAME', help='only these model families or models (default: all)')
     r.add_argument('--resume', action='store_true', help='reuse families already finished for the same configuration')
     r.set_defaults(func=cmd_reproduce)
-    t = sub.add_parser('train', help='train one model and save it as a model directory',
-                       description='Train one model and save it (model file + config.json) for classify / embed. '
-                                   'Networks save their training state after every epoch in <out>.ckpt/: rerunning the '
-                                   'same command after a kill continues from the last finished epoch.',
-                       epilog='example: genre-nbs train --model dsae --data ~/gtzan --genres classical jazz metal pop --out models/dsae',
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+
+def _train_parser(sub):
+    from genre_nbs.evaluation import model_names
+    t = _sub(sub, 'train', 'train one model and save it as a model directory',
+             'Train one model and save it (model file + config.json) for classify / embed. Networks save their '
+             'training state after every epoch in <out>.ckpt/: rerunning the same command after a kill continues '
+             'from the last finished epoch.',
+             'example: genre-nbs train --model dsae --data ~/gtzan --genres classical jazz metal pop --out models/dsae')
     t.add_argument('--list', action='store_true', help='print the model names, one per line')
     t.add_argument('--model', metavar='NAME', help=f"one of: {' '.join(model_names())}")
-    common(t, 'dataset folder (GTZAN, Kaggle or FMA layout); default: the synthetic set')
+    _common(t, 'dataset folder (GTZAN, Kaggle or FMA layout); default: the synthetic set')
     t.add_argument('--out', metavar='DIR', help='model directory to write (default models/NAME)')
     t.add_argument('--epochs', type=int, help='training epochs (default: the preset\'s)')
-    t.add_argument('--input', help='input representation where a model has a choice: logmel, raw or dsae')
+    t.add_argument('--input', help='input representation where a model has a choice (logmel, raw, dsae, musicnn_mtt ...)')
     t.add_argument('--preset', default='quick', metavar='quick|full', help='windows per track, batch size ... (default quick)')
     t.set_defaults(func=cmd_train)
-    c = sub.add_parser('classify', help='genre and probabilities of audio files',
-                       description='Genre and genre probabilities of each audio file (any format, rate, channels), '
-                                   'averaged over its windows. Unreadable files are reported and skipped.',
-                       epilog='example: genre-nbs classify --model models/cnn song.mp3 music/ --json',
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+
+def _classify_parser(sub):
+    c = _sub(sub, 'classify', 'genre and probabilities of audio files',
+             'Genre and genre probabilities of each audio file (any format, rate, channels), averaged over its '
+             'windows. Unreadable files are reported and skipped.',
+             'example: genre-nbs classify --model models/cnn song.mp3 music/ --json')
     c.add_argument('--model', required=True, metavar='DIR', help='model directory written by `genre-nbs train`')
     c.add_argument('files', nargs='+', metavar='FILE_OR_DIR', help='audio files or folders (searched recursively)')
     fmt = c.add_mutually_exclusive_group()
@@ -229,22 +274,52 @@ def build_parser()->argparse.ArgumentParser:
     fmt.add_argument('--csv', action='store_true', help='CSV: file, genre, one probability column per genre')
     c.add_argument('--quiet', '-q', action='store_true', help='no progress bar')
     c.set_defaults(func=cmd_classify)
-    e = sub.add_parser('embed', help='one embedding vector per audio file',
-                       description="The model's embedding of each file (DSAE: the 64-d code averaged over the clip).",
-                       epilog='example: genre-nbs embed --model models/dsae music/ --out embeddings.npz',
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    e.add_argument('--model', required=True, metavar='DIR', help='model directory written by `genre-nbs train`')
+
+def _embed_parser(sub):
+    e = _sub(sub, 'embed', 'one embedding vector per audio file',
+             "The model's embedding of each file (DSAE: the 64-d code averaged over the clip; musicnn: its pretrained "
+             "penultimate layer, no training needed).",
+             'examples: genre-nbs embed --model models/dsae music/ --out embeddings.npz\n'
+             '          genre-nbs embed --model musicnn music/ --out embeddings.npz')
+    e.add_argument('--model', required=True, metavar='DIR|musicnn',
+                   help='model directory written by `genre-nbs train`, or a pretrained embedder: musicnn (MSD tagger), musicnn_mtt')
     e.add_argument('files', nargs='+', metavar='FILE_OR_DIR', help='audio files or folders')
     e.add_argument('--out', required=True, metavar='FILE', help='embeddings.npz (arrays files, embeddings) or .csv')
+    e.add_argument('--layer', default='penultimate', choices=['penultimate', 'pooled'],
+                   help='pretrained embedders: the 200-d penultimate layer (default) or the 1506 pooled features')
     e.add_argument('--quiet', '-q', action='store_true', help='no progress bar')
     e.set_defaults(func=cmd_embed)
+
+def _tag_parser(sub):
+    g = _sub(sub, 'tag', "musicnn's tags of audio files (pretrained, no training)",
+             "The tags of musicnn's pretrained taggers for each audio file, averaged over its 3 s patches: the 50 "
+             "Million Song Dataset tags (--model msd) or the 50 MagnaTagATune tags (--model mtt). Needs musicnn's "
+             "weights: pip install --no-deps musicnn==0.1.0 (make installs them).",
+             'example: genre-nbs tag song.mp3 music/ --top 5 --json')
+    g.add_argument('files', nargs='+', metavar='FILE_OR_DIR', help='audio files or folders (searched recursively)')
+    g.add_argument('--model', default='msd', choices=['msd', 'mtt'], help='the tagger (default msd)')
+    g.add_argument('--top', type=int, metavar='K', help='the K most probable tags per file (default: 5 in the table, all 50 in --json)')
+    g.add_argument('--json', action='store_true', help='one JSON object {"predictions": [{"file", "tags"}], "errors": [...]}')
+    g.add_argument('--quiet', '-q', action='store_true', help='no progress bar')
+    g.set_defaults(func=cmd_tag)
+
+def build_parser()->argparse.ArgumentParser:
+    "The `genre-nbs` argument parser: one sub-parser per command."
+    from genre_nbs import __version__
+    p = argparse.ArgumentParser(prog='genre-nbs', description="Music genre classification and genre embeddings: "
+                                "reproduce the papers' experiments, train a model, classify, tag or embed audio files.",
+                                epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--version', action='version', version=f'genre-nbs {__version__}')
+    sub = p.add_subparsers(dest='command', metavar='COMMAND')
+    for add in (_reproduce_parser, _train_parser, _classify_parser, _embed_parser, _tag_parser): add(sub)
     return p
 
-# %% ../nbs/07_cli.ipynb #ec8495fd
+# %% ../nbs/07_cli.ipynb #8d1fbf99
 NATIVE_NOISE = re.compile(
     rb'^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR'
     rb'|[IW]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.]+:\d+\] '  # absl INFO and WARNING lines: the oneDNN notice, CPU features
-    rb'|E\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.]+:\d+\] NodeDef mentions attribute use_unbounded_threadpool'
+    rb'|E\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.]+:\d+\] (NodeDef mentions attribute use_unbounded_threadpool'
+    rb'|oneDNN supports DT_INT32 only on platforms with AVX-512. Falling back)'  # two error lines that are not errors
     rb'|To enable the following instructions: .*rebuild TensorFlow)')  # the second line of the CPU-features note
 
 _FILTER = """
@@ -263,8 +338,10 @@ def filter_native_stderr(noise:re.Pattern=NATIVE_NOISE, # bytes pattern of the l
     proc = subprocess.Popen([sys.executable, '-c', _FILTER, noise.pattern.decode()], stdin=subprocess.PIPE, stdout=term)
     os.dup2(proc.stdin.fileno(), 2); proc.stdin.close()
     sys.stderr = open(term, 'w', buffering=1, encoding='utf-8', errors='backslashreplace', closefd=False)
-    def stop():  # at exit: close the pipe, let the filter pass on what is left
-        os.dup2(term, 2); proc.wait(timeout=10)
+    def stop():  # at exit: close our end of the pipe; the filter passes on what is left and ends when every writer has
+        os.dup2(term, 2)  # (worker processes started by the command may hold the pipe a little longer)
+        try: proc.wait(timeout=2)
+        except subprocess.TimeoutExpired: pass
     atexit.register(stop)
     filter_native_stderr.proc = proc
     return True

@@ -28,7 +28,7 @@ __all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'RANDOM_CNN', 'huan
            'load_classifier', 'predict_tracks', 'classify_audio', 'CNNPredictor', 'build_cnn', 'run_cnn_experiment',
            'train_cnn_job', 'run_cnn_family', 'track_folds', 'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample',
            'random_cnn', 'random_cnn_features', 'fit_linear_head', 'fit_random_cnn', 'crossval_random_cnn',
-           'train_random_cnn_job', 'RandomCNNPredictor', 'run_random_cnn_family']
+           'crossval_linear_head', 'train_random_cnn_job', 'RandomCNNPredictor', 'run_random_cnn_family']
 
 # %% ../nbs/05_cnn.ipynb #44a799be
 def _compile(model, lr):
@@ -698,14 +698,25 @@ def crossval_random_cnn(X, # log-mel track arrays
                         C_grid=RANDOM_CNN['C_grid'], # C chosen on each fold's validation tracks
                        )->pd.DataFrame: # one row per fold: track_acc, C, seconds
     "Cross-validated track accuracy of random-CNN features + logistic regression, split by track."
-    y = np.asarray(y); t0 = time.time()
+    t0 = time.time()
     F = random_cnn_features(random_cnn(X[0].shape[0], widths, net_seed), X)  # unsupervised and fixed: once for all folds
-    secs = (time.time() - t0) / n_folds; rows = []
+    secs = (time.time() - t0) / n_folds
+    df = crossval_linear_head(F, y, n_folds, seed, C_grid)
+    return df.assign(seconds=(df['seconds'] + secs).round(1))
+
+def crossval_linear_head(F, # (n_tracks, d) fixed features of whole tracks
+                         y, # labels
+                         n_folds:int=5, # folds (`track_folds`: the same as crossval_cnn's for the same seed)
+                         seed:int=0, # fold seed
+                         C_grid=RANDOM_CNN['C_grid'], # C chosen on each fold's validation tracks
+                        )->pd.DataFrame: # one row per fold: track_acc, C, seconds
+    "Cross-validated track accuracy of a logistic regression on fixed track features (`fit_linear_head` per fold)."
+    F, y, rows = np.asarray(F), np.asarray(y), []
     for k, (tr, va, te) in enumerate(track_folds(y, n_folds, seed)):
         t1 = time.time()
         head, sel = fit_linear_head(F[tr], y[tr], F[va], y[va], C_grid)
         rows.append(dict(fold=k, track_acc=float((head.predict(F[te]) == y[te]).mean()), C=sel['C'],
-                         seconds=round(secs + time.time() - t1, 1)))
+                         seconds=round(time.time() - t1, 1)))
     return pd.DataFrame(rows)
 
 # %% ../nbs/05_cnn.ipynb #e412c9d1

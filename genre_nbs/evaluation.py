@@ -16,7 +16,7 @@ from .metrics import plot_genre_spectrograms, plot_raw_pca
 from .training import reseed, training_scope
 from .families import (FAMILIES, KNOBS, MODELS, PAPER_RESULTS, PRESET_NAMES, Predictor, RunContext, TrainJob,
                                 load_head, load_model_dir, model_names, register_family)
-from . import baselines, autoencoders, seq2seq, cnn  # each declares its models and report families
+from . import baselines, autoencoders, seq2seq, cnn, pretrained  # each declares its models and report families
 from .autoencoders import dsae_tracks
 
 # %% auto #0

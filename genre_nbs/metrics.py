@@ -14,7 +14,7 @@ from .features import DEFAULT_MEL, logmel
 # %% auto #0
 __all__ = ['accuracy_ci', 'track_vote', 'classification_table', 'class_probabilities', 'score_model', 'save_figure',
            'plot_confusion', 'plot_prf', 'plot_history', 'plot_embedding', 'plot_embedding_pair',
-           'plot_genre_spectrograms', 'plot_raw_pca']
+           'plot_embedding_panels', 'plot_genre_spectrograms', 'plot_raw_pca']
 
 # %% ../nbs/01b_metrics.ipynb #4eba86e0
 def accuracy_ci(y_true, # true labels
@@ -196,9 +196,20 @@ def plot_embedding_pair(Za, # (n, d) embedding of the first model
                         suptitle:str|None=None, # figure title
                        ):
     "Two embeddings of the same examples side by side, coloured by genre (DSAE paper, Figures 5 and 6)."
+    return plot_embedding_panels(dict(zip(titles, (Za, Zb))), labels, genres, method, path, suptitle)
+
+def plot_embedding_panels(embeddings:dict, # panel title -> (n, d) embedding of the same n examples
+                          labels, # (n,) genre index of each row
+                          genres, # genre names
+                          method:str='pca', # 'pca' or 'tsne'
+                          path=None, # PNG to write (optional)
+                          suptitle:str|None=None, # figure title
+                          seed:int=0, # seed for t-SNE
+                         ):
+    "Several embeddings of the same examples side by side, one panel each, coloured by genre."
     import matplotlib.pyplot as plt
-    fig, axs = plt.subplots(1, 2, figsize=(9, 4))
-    for Z, ax, t in zip((Za, Zb), axs, titles): plot_embedding(Z, labels, genres, method=method, ax=ax, title=t)
+    fig, axs = plt.subplots(1, len(embeddings), figsize=(4.5 * len(embeddings), 4), squeeze=False)
+    for (t, Z), ax in zip(embeddings.items(), axs[0]): plot_embedding(Z, labels, genres, method=method, ax=ax, title=t, seed=seed)
     if suptitle: fig.suptitle(suptitle)
     fig.tight_layout()
     plt.close(fig)

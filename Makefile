@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install test reproduce export clean
+.PHONY: install test reproduce notebooks export clean
 
 $(STAMP): settings.ini setup.py
 	@test -n "$(PYTHON)" || { echo "error: Python 3.11 not found (set PYTHON=/path/to/python3.11)"; exit 1; }
@@ -22,6 +22,10 @@ test: install
 ## make reproduce: the main job on the embedded synthetic default data (figures/ and figures/results.md)
 reproduce: install
 	$(BIN)/genre-nbs reproduce
+
+## make notebooks: execute every notebook top to bottom and save its outputs (one progress line per notebook)
+notebooks: install
+	$(BIN)/python tests/run_notebooks.py
 
 ## make export: regenerate genre_nbs/ from nbs/ and strip notebook metadata (run before committing)
 export: install

@@ -48,7 +48,7 @@ def format_table(rows:list, # dicts with the same keys
 # %% ../nbs/07_cli.ipynb #9c24e9db
 def _each_clip(files, progress:bool, desc:str):
     "Yield (file, clip at 22050 Hz or None, error or None) with a progress bar on stderr."
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     for f in tqdm(files, desc=desc, unit='file', disable=not progress, file=sys.stderr):
         try: yield f, load_audio(f, sr=22050), None
         except AudioLoadError as e: yield f, None, e.reason

@@ -8,7 +8,7 @@ import json, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm
 from .data import (DatasetError, ModelFileError, make_segments, params_key, repo_root, split_tracks,
                             default_data_dir, atomic_write, write_json, json_default, clean_stale_tmp)
 from .synthetic import load_tracks

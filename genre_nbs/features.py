@@ -14,7 +14,7 @@ import scipy.fft, scipy.ndimage, scipy.sparse
 import joblib
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits, ThreadpoolController
-from tqdm.auto import tqdm
+from tqdm import tqdm
 from .data import (AudioLoadError, load_audio, cached_array, check_audio, fixed_windows, random_windows,
                             dsae_chunks)
 

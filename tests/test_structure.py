@@ -131,3 +131,61 @@ def test_no_private_name_used_outside_its_module():
 def test_the_private_name_checker_finds_one():
     tree = ast.parse("import genre_nbs.data as D\nfrom genre_nbs.features import _executor\nD._umask()\n")
     assert _private_imports(tree) == ['from genre_nbs.features import _executor', 'D._umask']
+
+
+# ---------------------------------------------------------------------------------------------- executed notebooks
+def _outputs(nb:Path)->list:
+    "(cell index, output) of every code cell output of a notebook."
+    cells = json.loads(nb.read_text())['cells']
+    return [(i, o) for i, c in enumerate(cells) if c['cell_type'] == 'code' for o in c.get('outputs', [])]
+
+
+def _text(o)->str:
+    "The text of an output (stream text, or the plain-text / HTML / markdown form of a result)."
+    if 'text' in o: return ''.join(o['text'])
+    d = o.get('data', {})
+    return ''.join(''.join(d.get(k, '')) for k in ('text/plain', 'text/html', 'text/markdown'))
+
+
+NUMBERED = sorted(p for p in NBS.glob('0[0-6]*.ipynb'))  # the chapters through 06_evaluation
+
+
+@pytest.mark.parametrize('nb', NUMBERED, ids=lambda p: p.stem)
+def test_notebook_is_committed_executed(nb):
+    "Every chapter through 06 carries its outputs; each of 01-06 shows at least one figure inline; no output is an error."
+    outs = _outputs(nb)
+    assert outs, f"{nb.name} has no outputs: run `make notebooks` and commit it"
+    errors = [i for i, o in outs if o['output_type'] == 'error']
+    assert not errors, f"{nb.name}: cells {errors} hold an error"
+    figures = [i for i, o in outs if 'image/png' in o.get('data', {}) or 'image/svg+xml' in o.get('data', {})]
+    assert figures or nb.stem.startswith('00'), f"{nb.name} shows no figure inline"
+
+
+@pytest.mark.parametrize('nb', sorted(NBS.glob('*.ipynb')), ids=lambda p: p.stem)
+def test_outputs_are_clean(nb):
+    "No warnings or log lines (stderr), no machine paths, no widget state, no execution counts in committed outputs."
+    outs = _outputs(nb)
+    stderr = [i for i, o in outs if o.get('name') == 'stderr']
+    assert not stderr, f"{nb.name}: cells {stderr} print to stderr (warnings or log noise)"
+    machine = re.compile(re.escape(str(ROOT.parent)) + r'/|/tmp/\w|/home/\w|/root/')
+    paths = [i for i, o in outs if machine.search(_text(o))]
+    assert not paths, f"{nb.name}: cells {paths} show a machine path"
+    d = json.loads(nb.read_text())
+    assert 'widgets' not in d.get('metadata', {}), f"{nb.name} carries widget state"
+    counts = [i for i, c in enumerate(d['cells']) if c.get('execution_count') is not None]
+    assert not counts, f"{nb.name}: cells {counts} keep an execution count (run nbdev_clean)"
+
+
+# ------------------------------------------------------------------------------------------------ reader-facing text
+READER_FILES = [ROOT/'README.md', *(ROOT/'figures').glob('*.md'), *(ROOT/'data').glob('*.md'), *(ROOT/'benchmarks').glob('*.md')]
+OUTSIDE = re.compile(re.escape(str(ROOT.parent)) + r'/|/tmp/\w|drafts?/|DESIGN\.md|other jobs|project lead|kept outside the repository')
+
+
+def test_reader_text_names_nothing_outside_the_repository():
+    "Markdown cells and the reader-facing .md files name no machine paths, no files outside the repository."
+    hits = [f"{nb.name} cell {i}: {m.group(0)}" for nb in sorted(NBS.glob('*.ipynb'))
+            for i, c in enumerate(json.loads(nb.read_text())['cells']) if c['cell_type'] == 'markdown'
+            for m in OUTSIDE.finditer(''.join(c['source']))]
+    hits += [f"{f.relative_to(ROOT)}:{n}: {m.group(0)}" for f in READER_FILES
+             for n, line in enumerate(f.read_text().splitlines(), 1) for m in OUTSIDE.finditer(line)]
+    assert not hits, hits

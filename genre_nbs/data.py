@@ -16,9 +16,9 @@ from tqdm import tqdm
 __all__ = ['GTZAN_GENRES', 'DSAE_GENRES', 'AUDIO_EXTS', 'CACHE_MAGIC', 'GTZAN_LAYOUTS', 'FMA_COLUMNS', 'FMA_SUBSETS',
            'SPLIT_PROTOCOLS', 'SEGMENT_KINDS', 'GenreNbsError', 'AudioLoadError', 'DatasetError', 'ModelFileError',
            'check_positive_int', 'check_audio', 'repo_root', 'default_data_dir', 'shared_data_dir', 'atomic_write',
-           'clean_stale_tmp', 'json_default', 'write_json', 'params_key', 'save_arrays', 'load_arrays', 'cached_array',
-           'load_audio', 'probe_audio', 'scan_gtzan', 'fma_path', 'scan_fma', 'read_split_dir', 'split_tracks',
-           'leaky_split', 'fixed_windows', 'random_windows', 'dsae_chunks', 'Segments', 'make_segments']
+           'clean_stale_tmp', 'json_default', 'write_json', 'save_figure', 'params_key', 'save_arrays', 'load_arrays',
+           'cached_array', 'load_audio', 'probe_audio', 'scan_gtzan', 'fma_path', 'scan_fma', 'read_split_dir',
+           'split_tracks', 'leaky_split', 'fixed_windows', 'random_windows', 'dsae_chunks', 'Segments', 'make_segments']
 
 # %% ../nbs/00_data.ipynb #56fe5004
 GTZAN_GENRES = ['blues','classical','country','disco','hiphop','jazz','metal','pop','reggae','rock']
@@ -153,6 +153,14 @@ def write_json(path, # .json file to write
               )->Path:
     "Write `obj` as indented JSON with `atomic_write`."
     return atomic_write(path, lambda p: Path(p).write_text(json.dumps(obj, indent=indent, default=json_default, **kw)))
+
+# %% ../nbs/00_data.ipynb #d8ff1476
+def save_figure(fig, # a matplotlib Figure
+                path=None, # where to write it (PNG, PDF, SVG by suffix); None writes nothing
+               ): # `fig`, for display
+    "Write `fig` to `path` with `atomic_write`, creating parent folders, and return `fig`."
+    if path is not None: atomic_write(path, lambda p: fig.savefig(p, dpi=120, bbox_inches='tight'), typed=True)
+    return fig
 
 # %% ../nbs/00_data.ipynb #59e1368b
 def params_key(params:dict)->str: # sha1 hex digest of the sorted-keys JSON of `params`

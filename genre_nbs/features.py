@@ -16,14 +16,15 @@ from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits, ThreadpoolController
 from tqdm import tqdm
 from .data import (AudioLoadError, load_audio, cached_array, check_audio, fixed_windows, random_windows,
-                            dsae_chunks)
+                            dsae_chunks, save_figure)
 
 # %% auto #0
 __all__ = ['HUANG_WIN_S', 'HUANG_MEL', 'DEFAULT_MEL', 'FFT_BACKENDS', 'FFT_BACKEND', 'KAGGLE_COLUMNS', 'FEATURES_CACHE_VERSION',
            'PROCESS_MIN_FILES', 'DSAE_INPUT', 'raw_windows', 'mel_filters', 'stft_power', 'mel_power', 'logmel', 'mfcc',
            'batch_transform', 'median_filter_1d', 'hpss', 'kaggle_features', 'FeatureSet', 'paths_of',
            'one_blas_thread', 'extract_one', 'choose_executor', 'extract_features', 'kaggle_rows',
-           'kaggle_features_table', 'kaggle_matrix', 'kaggle_agreement', 'input_config', 'clip_inputs']
+           'kaggle_features_table', 'kaggle_matrix', 'kaggle_agreement', 'plot_genre_spectrograms', 'input_config',
+           'clip_inputs']
 
 # %% ../nbs/01_features.ipynb #397162c3
 HUANG_WIN_S = 2.0  # Huang et al.: 2 s windows, 44100 values at 22050 Hz
@@ -541,6 +542,37 @@ def kaggle_agreement(ours:pd.DataFrame, # computed table (kaggle_features_table)
     if len(common) == 0: raise ValueError("the two tables share no filename")
     rel = (a.loc[common, KAGGLE_COLUMNS].astype(float) - b.loc[common, KAGGLE_COLUMNS]).abs() / b.loc[common, KAGGLE_COLUMNS].abs()
     return pd.DataFrame({'median_rel': rel.median(), 'max_rel': rel.max(), 'within': (rel <= tol).sum(), 'n': len(common)})
+
+# %% ../nbs/01_features.ipynb #b3ba3e22
+def plot_genre_spectrograms(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
+                            path=None, # where to write the PNG (optional)
+                            sr:int=22050, # sample rate
+                            offset:float=0.0, # seconds into each example track
+                            duration:float=5.0, # seconds shown
+                            mel:dict|None=None, # logmel settings (default DEFAULT_MEL)
+                            ncols:int=5, # panels per row
+                           ): # matplotlib Figure
+    "One log-mel spectrogram per genre: the first readable track of each genre, `duration` s from `offset`."
+    import matplotlib.pyplot as plt, librosa.display
+    from matplotlib.ticker import MaxNLocator
+    mel = dict(DEFAULT_MEL if mel is None else mel)
+    examples = {}
+    for g, grp in tracks.groupby('genre', sort=True):
+        for p in grp.path:
+            try: examples[g] = logmel(load_audio(p, sr=sr, offset=offset, duration=duration), sr, **mel); break
+            except (AudioLoadError, ValueError): continue
+    if not examples: raise ValueError("no readable track to draw")
+    n = len(examples); ncols = min(ncols, n); nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6*ncols, 2.2*nrows), squeeze=False, sharey=True)
+    vmin, vmax = min(S.min() for S in examples.values()), max(S.max() for S in examples.values())
+    for ax, (g, S) in zip(axes.flat, examples.items()):
+        img = librosa.display.specshow(S, sr=sr, hop_length=mel.get('hop_length', 512), x_axis='time', y_axis='mel',
+                                       ax=ax, vmin=vmin, vmax=vmax, cmap='magma')
+        ax.xaxis.set_major_locator(MaxNLocator(4)); ax.set_title(g, fontsize=9); ax.label_outer()
+    for ax in axes.flat[n:]: ax.axis('off')
+    fig.colorbar(img, ax=axes, format='%+.0f dB', shrink=0.8)
+    plt.close(fig)
+    return save_figure(fig, path)
 
 # %% ../nbs/01_features.ipynb #a1a3b3a1
 DSAE_INPUT = {'kind': 'dsae', 'sr': 22050, 'n_samples': 600000, 'pool': 40, 'chunk': 500, 'n_chunks': 20}

@@ -8,13 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-from .data import AudioLoadError, load_audio, atomic_write
-from .features import DEFAULT_MEL, logmel
+from .data import save_figure
 
 # %% auto #0
-__all__ = ['accuracy_ci', 'track_vote', 'classification_table', 'class_probabilities', 'score_model', 'save_figure',
-           'plot_confusion', 'plot_prf', 'plot_history', 'plot_embedding', 'plot_embedding_pair',
-           'plot_embedding_panels', 'plot_genre_spectrograms', 'plot_raw_pca']
+__all__ = ['accuracy_ci', 'track_vote', 'classification_table', 'class_probabilities', 'score_model', 'plot_confusion',
+           'plot_prf', 'plot_history', 'plot_embedding', 'plot_embedding_pair', 'plot_embedding_panels', 'plot_raw_pca']
 
 # %% ../nbs/01a_metrics.ipynb #4eba86e0
 def accuracy_ci(y_true, # true labels
@@ -88,14 +86,6 @@ def score_model(probs:dict, # side ('train'/'valid'/'test') -> (n_items, n_genre
     out.update(track_acc=acc, track_lo=lo, track_hi=hi, macro_f1=float(f1), n_test_tracks=int(len(ids)),
                _true=ty, _pred=tp.argmax(1))
     return out
-
-# %% ../nbs/01a_metrics.ipynb #be3f2a21
-def save_figure(fig, # a matplotlib Figure
-                path=None, # where to write it (PNG, PDF, SVG by suffix); None writes nothing
-               ): # `fig`, for display
-    "Write `fig` to `path` with `atomic_write`, creating parent folders, and return `fig`."
-    if path is not None: atomic_write(path, lambda p: fig.savefig(p, dpi=120, bbox_inches='tight'), typed=True)
-    return fig
 
 # %% ../nbs/01a_metrics.ipynb #3e14e90f
 def plot_confusion(y_true, # true label indices
@@ -216,36 +206,6 @@ def plot_embedding_panels(embeddings:dict, # panel title -> (n, d) embedding of 
     return save_figure(fig, path)
 
 # %% ../nbs/01a_metrics.ipynb #771d8e47
-def plot_genre_spectrograms(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
-                            path=None, # where to write the PNG (optional)
-                            sr:int=22050, # sample rate
-                            offset:float=0.0, # seconds into each example track
-                            duration:float=5.0, # seconds shown
-                            mel:dict|None=None, # logmel settings (default DEFAULT_MEL)
-                            ncols:int=5, # panels per row
-                           ): # matplotlib Figure
-    "One log-mel spectrogram per genre: the first readable track of each genre, `duration` s from `offset`."
-    import matplotlib.pyplot as plt, librosa.display
-    from matplotlib.ticker import MaxNLocator
-    mel = dict(DEFAULT_MEL if mel is None else mel)
-    examples = {}
-    for g, grp in tracks.groupby('genre', sort=True):
-        for p in grp.path:
-            try: examples[g] = logmel(load_audio(p, sr=sr, offset=offset, duration=duration), sr, **mel); break
-            except (AudioLoadError, ValueError): continue
-    if not examples: raise ValueError("no readable track to draw")
-    n = len(examples); ncols = min(ncols, n); nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6*ncols, 2.2*nrows), squeeze=False, sharey=True)
-    vmin, vmax = min(S.min() for S in examples.values()), max(S.max() for S in examples.values())
-    for ax, (g, S) in zip(axes.flat, examples.items()):
-        img = librosa.display.specshow(S, sr=sr, hop_length=mel.get('hop_length', 512), x_axis='time', y_axis='mel',
-                                       ax=ax, vmin=vmin, vmax=vmax, cmap='magma')
-        ax.xaxis.set_major_locator(MaxNLocator(4)); ax.set_title(g, fontsize=9); ax.label_outer()
-    for ax in axes.flat[n:]: ax.axis('off')
-    fig.colorbar(img, ax=axes, format='%+.0f dB', shrink=0.8)
-    plt.close(fig)
-    return save_figure(fig, path)
-
 def plot_raw_pca(X:np.ndarray, # (n, ...) raw inputs (windows or DSAE chunks)
                  y:np.ndarray, # (n,) genre index of each row
                  genres, # genre names

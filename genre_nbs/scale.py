@@ -6,10 +6,11 @@
 from __future__ import annotations
 import contextlib
 import joblib
+from .data import save_figure
 from .features import FeatureSet, extract_features, logmel, paths_of
 
 # %% auto #0
-__all__ = ['dask_client', 'use_dask', 'dask_context', 'extract_features_dask', 'distributed_strategy']
+__all__ = ['dask_client', 'use_dask', 'dask_context', 'extract_features_dask', 'plot_task_stream', 'distributed_strategy']
 
 # %% ../nbs/01b_scale.ipynb #39b407da
 def _distributed():
@@ -66,6 +67,25 @@ def extract_features_dask(items, # audio paths, or a tracks DataFrame with a 'pa
     with use_dask(scheduler):  # backend=None, n_jobs=-1: every uncached file is a task on the cluster's workers
         return extract_features(paths_of(items), fn, params, sr=sr, n_jobs=-1, cache_dir=cache_dir, offset=offset,
                                 duration=duration, progress=progress, backend=None)
+
+# %% ../nbs/01b_scale.ipynb #1de1a8ee
+def plot_task_stream(tasks:list, # `distributed.get_task_stream(...)` records: one dict per task
+                     path=None, # PNG to write (optional)
+                     title:str|None=None, # figure title
+                    ): # matplotlib Figure
+    "One row per worker, one bar per task from the start to the end of its computation."
+    import matplotlib.pyplot as plt
+    spans = [(t['worker'], s['start'], s['stop']) for t in tasks for s in t.get('startstops', []) if s.get('action') == 'compute']
+    if not spans: raise ValueError("no computed task in the task stream")
+    workers, t0 = sorted({w for w, _, _ in spans}), min(a for _, a, _ in spans)
+    fig, ax = plt.subplots(figsize=(6, 0.6 + 0.5 * len(workers)))
+    for k, (w, a, b) in enumerate(sorted(spans, key=lambda s: s[1])):
+        ax.barh(workers.index(w), b - a, left=a - t0, color=f'C{k % 10}', edgecolor='white')
+    ax.set_yticks(range(len(workers)), [f'worker {i}' for i in range(len(workers))])
+    ax.set_xlabel('seconds'); ax.invert_yaxis()
+    if title: ax.set_title(title)
+    plt.close(fig)
+    return save_figure(fig, path)
 
 # %% ../nbs/01b_scale.ipynb #ce9fafdf
 _STRATEGIES = {}  # device names -> the MirroredStrategy over them

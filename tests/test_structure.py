@@ -177,7 +177,8 @@ def test_outputs_are_clean(nb):
 
 
 # ------------------------------------------------------------------------------------------------ reader-facing text
-READER_FILES = [ROOT/'README.md', *(ROOT/'figures').glob('*.md'), *(ROOT/'data').glob('*.md'), *(ROOT/'benchmarks').glob('*.md')]
+READER_FILES = [ROOT/'README.md', *(ROOT/'figures').glob('*.md'), *(ROOT/'data').glob('*.md'), *(ROOT/'benchmarks').glob('*.md'),
+                *(ROOT/'benchmarks'/'studies').glob('*.md')]
 OUTSIDE = re.compile(re.escape(str(ROOT.parent)) + r'/|/tmp/\w|drafts?/|DESIGN\.md|other jobs|project lead|kept outside the repository')
 
 

@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 from .data import (DatasetError, ModelFileError, make_segments, params_key, repo_root, split_tracks,
-                            default_data_dir, atomic_write, write_json, json_default, clean_stale_tmp)
+                            default_data_dir, atomic_write, write_json, json_default, clean_stale_tmp, save_figure)
 from .synthetic import load_tracks
-from .metrics import plot_genre_spectrograms, plot_raw_pca
+from .features import plot_genre_spectrograms
+from .metrics import plot_raw_pca
 from .training import reseed, training_scope
 from .families import (FAMILIES, KNOBS, MODELS, PAPER_RESULTS, PRESET_NAMES, Predictor, RunContext, TrainJob,
                                 load_head, load_model_dir, model_names, register_family)
@@ -21,7 +22,7 @@ from .autoencoders import dsae_tracks
 
 # %% auto #0
 __all__ = ['DATA_KNOBS', 'PRESETS', 'MODEL_NAMES', 'preset_knobs', 'run_figures_family', 'package_versions', 'results_markdown',
-           'run_experiment', 'train_model', 'load_predictor']
+           'plot_results', 'run_experiment', 'train_model', 'load_predictor']
 
 # %% ../nbs/06_evaluation.ipynb #4206be4e
 DATA_KNOBS = {'quick': dict(n_per_genre=10, duration=30.0), 'full': dict(n_per_genre=10, duration=30.0),
@@ -104,6 +105,29 @@ def results_markdown(rows:list, # result rows (run_experiment()['rows'])
     notes = sorted({r['note'] for r in rows if r.get('note')})
     if notes: lines += ['', 'Notes:', ''] + [f'- {n}' for n in notes]
     return '\n'.join(lines) + '\n'
+
+# %% ../nbs/06_evaluation.ipynb #01bb972a
+def plot_results(rows:list, # result rows (run_experiment()['rows'])
+                 path=None, # PNG to write (optional)
+                 title:str|None=None, # figure title
+                ): # matplotlib Figure
+    "Track accuracy of every result row with its 95% bootstrap interval (failed rows left out); papers' numbers as marks."
+    import matplotlib.pyplot as plt
+    ok = [r for r in rows if r.get('status', 'ok') == 'ok' and r.get('track_acc') is not None]
+    if not ok: raise ValueError("no scored row to draw")
+    fig, ax = plt.subplots(figsize=(7, 0.8 + 0.28 * len(ok)))
+    y = np.arange(len(ok))
+    acc = np.array([r['track_acc'] for r in ok])
+    err = np.array([[a - r['track_lo'], r['track_hi'] - a] for a, r in zip(acc, ok)]).T
+    ax.errorbar(100 * acc, y, xerr=100 * err, fmt='o', color='C0', ms=4, capsize=2, label='track accuracy, 95% CI')
+    paper = [(i, r['paper']) for i, r in enumerate(ok) if r.get('paper') is not None]
+    if paper: ax.scatter([100 * p for _, p in paper], [i for i, _ in paper], marker='x', color='C3', label="paper's number")
+    ax.set_yticks(y, [f"{r['model']} / {r['input']}" + (' (leaky)' if r['protocol'] == 'leaky' else '') for r in ok], fontsize=7)
+    ax.set_xlim(0, 100); ax.set_xlabel('test tracks correct (%)'); ax.invert_yaxis(); ax.grid(axis='x', alpha=.3)
+    ax.legend(fontsize=7, loc='lower right')
+    if title: ax.set_title(title)
+    plt.close(fig)
+    return save_figure(fig, path)
 
 # %% ../nbs/06_evaluation.ipynb #b9c44465
 def _config_key(cfg:dict)->str: return params_key(json.loads(json.dumps(cfg, default=json_default)))
@@ -209,6 +233,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
     res = dict(rows=rows, config=config, dataset=dataset, versions=package_versions(), timings=timings, paper_results=
                {f'{m} / {i}': v for (m, i), v in PAPER_RESULTS.items()}, config_key=key)
     md = results_markdown(rows, dict(dataset=dataset, preset=preset, seed=seed, protocol=protocol))
+    if any(r.get('track_acc') is not None for r in rows): plot_results(rows, out/'results.png', title=f"{dataset['kind']} set, preset {preset}: test tracks")
     atomic_write(out/'results.md', lambda p: Path(p).write_text(md))
     write_json(out/'results.json', res)
     res['paths'] = dict(markdown=out/'results.md', json=out/'results.json', figures=sorted(p.name for p in out.glob('*.png')))

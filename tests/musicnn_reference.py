@@ -19,13 +19,27 @@ OUTPUTS = {'musicnn': dict(taggram='model/Sigmoid:0',
 def _outputs(model): return OUTPUTS['vgg' if 'vgg' in model else 'musicnn']
 
 
+def subgraph(graph_def, outputs):
+    "The nodes of `graph_def` that `outputs` (node names) depend on, in their original order."
+    nodes, keep, todo = {n.name: n for n in graph_def.node}, set(), list(outputs)
+    while todo:
+        name = todo.pop()
+        if name not in keep: keep.add(name); todo += [i.lstrip('^').split(':')[0] for i in nodes[name].input]
+    sub = tf.compat.v1.GraphDef()
+    sub.versions.CopyFrom(graph_def.versions); sub.library.CopyFrom(graph_def.library)
+    sub.node.extend(n for n in graph_def.node if n.name in keep)
+    return sub
+
+
 def inference_graph_def(model):
-    "The subgraph of the `.meta` graph needed for the outputs, shape annotations dropped."
+    """The subgraph of the `.meta` graph needed for the outputs, shape annotations dropped. Its dropout ops (never run:
+    `is_training` is fed False) get a fixed seed, since TensorFlow refuses unseeded random ops once op determinism is on."""
     meta = meta_graph_pb2.MetaGraphDef()
     meta.ParseFromString((checkpoint_dir(model)/'.meta').read_bytes())
-    sub = tf.compat.v1.graph_util.extract_sub_graph(meta.graph_def, [t.split(':')[0] for t in _outputs(model).values()])
+    sub = subgraph(meta.graph_def, [t.split(':')[0] for t in _outputs(model).values()])
     for node in sub.node:
         if '_output_shapes' in node.attr: del node.attr['_output_shapes']
+        if node.op.startswith('Random') and not (node.attr['seed'].i or node.attr['seed2'].i): node.attr['seed'].i = 1
     return sub
 
 

@@ -45,6 +45,12 @@ def run(path:Path, timeout:int)->float: # seconds
     nbformat.write(nb, path)
     return time.time() - t0
 
+def quiet_kernels():
+    "Kernels inherit our stderr: pass it through the command line's filter of TensorFlow's native start-up lines."
+    import re
+    from genre_nbs.cli import NATIVE_NOISE, filter_native_stderr
+    filter_native_stderr(re.compile(NATIVE_NOISE.pattern + rb'|\[IPKernelApp\] WARNING \| Kernel is running over TCP'))
+
 def main(argv=None)->int:
     import argparse
     ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -52,6 +58,7 @@ def main(argv=None)->int:
     ap.add_argument('--timeout', type=int, default=3600, help='seconds a cell may take (default 3600)')
     a = ap.parse_args(argv)
     todo, t_all = notebooks(a.names), time.time()
+    quiet_kernels()
     for i, p in enumerate(todo, 1):
         print(f"[{i}/{len(todo)}] {p.stem} ...", end=' ', flush=True)
         try: secs = run(p, a.timeout)

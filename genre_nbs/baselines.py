@@ -450,7 +450,7 @@ register_knobs('huang',
     full=dict(n_random=8, epochs=100, models={'raw': ['svm', 'knn', 'ffnn', 'two_layer_nn'], 'logmel': ['svm', 'knn', 'ffnn', 'two_layer_nn']}),
     tiny=dict(n_random=2, epochs=2, models={'raw': ['knn'], 'logmel': ['svm', 'knn', 'two_layer_nn']}))
 register_family('kaggle', run_kaggle_family, models=('rf', 'logreg'), knobs='kaggle', keras=False)
-register_family('huang', run_huang_family, models=('svm', 'knn', 'ffnn', 'two_layer_nn'), knobs='huang')
+register_family('huang', run_huang_family, models=('svm', 'knn', 'ffnn', 'two_layer_nn'), knobs='huang');
 
 # %% ../nbs/02_baselines.ipynb #24498d8f
 KAGGLE_META_COLS = ('filename', 'length', 'label')  # columns of features_30_sec.csv that are not features

@@ -124,8 +124,8 @@ def plot_results(rows:list, # result rows (run_experiment()['rows'])
     if paper: ax.scatter([100 * p for _, p in paper], [i for i, _ in paper], marker='x', color='C3', label="paper's number")
     ax.set_yticks(y, [f"{r['model']} / {r['input']}" + (' (leaky)' if r['protocol'] == 'leaky' else '') for r in ok], fontsize=7)
     ax.set_xlim(0, 100); ax.set_xlabel('test tracks correct (%)'); ax.invert_yaxis(); ax.grid(axis='x', alpha=.3)
-    ax.legend(fontsize=7, loc='lower right')
-    if title: ax.set_title(title)
+    ax.legend(fontsize=7, loc='lower center', bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)  # above: no row hidden
+    if title: ax.set_title(title, pad=22)
     plt.close(fig)
     return save_figure(fig, path)
 

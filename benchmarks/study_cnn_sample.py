@@ -4,7 +4,6 @@ clip per epoch, SpecAugment) against the same recipe without SpecAugment. The ra
 the same clips, on the same test folds, is the reference. Huang, Serafini and Pugh's exact net (`arch='huang'`) is not
 cross-validated here: it is several times slower per window than the tiny net, too slow for 2 cores."""
 import math
-import numpy as np
 
 TITLE = "Trained CNNs on 50 real GTZAN clips: the small-data recipe with and without SpecAugment"
 
@@ -14,12 +13,11 @@ def configs(quick:bool)->dict:
     from genre_nbs.cnn import SPEC_AUG
     cfg = {'tiny + SpecAugment (the default recipe)': dict(TINY, spec_aug=SPEC_AUG),
            'tiny, no SpecAugment': dict(TINY, spec_aug=None)}
-    if quick: cfg = {k: dict(v, epochs=2) for k, v in list(cfg.items())[:2]}
-    return cfg
+    return {k: dict(v, epochs=2) for k, v in cfg.items()} if quick else cfg
 
 def _describe(kw:dict, n_train:int)->str:
     steps = math.ceil(n_train * kw['n_random'] / kw['batch_size'])
-    return (f"`{kw['arch']}`{', width ' + str(kw['model_kw']['width']) if kw.get('model_kw') else ''}, batch {kw['batch_size']}, "
+    return (f"`{kw['arch']}`, batch {kw['batch_size']}, "
             f"{kw['n_random']} windows per clip per epoch ({steps} Adam step{'s' if steps > 1 else ''} per epoch), "
             f"SpecAugment {'on' if kw.get('spec_aug') else 'off'}, up to {kw['epochs']} epochs, patience {kw['patience']}")
 
@@ -45,7 +43,7 @@ def run(quick:bool)->str:
                          f"{r.per_fold} | - | - |")
             continue
         kw = cfg[name]; f = folds[folds.model == name]
-        n_par = build_cnn(kw['arch'], 10, LOGMEL_INPUT, **(kw.get('model_kw') or {})).count_params()
+        n_par = build_cnn(kw['arch'], 10, LOGMEL_INPUT).count_params()
         ep = ' '.join(f"{int(b) + 1}/{int(e)}" for b, e in zip(f.best_epoch, f.epochs_run))
         lines.append(f"| {name} | {_describe(kw, n_train)} | {n_par:,} | {r.track_acc_mean:.2f} +- {r.track_acc_std:.2f} | "
                      f"{r.per_fold} | {r.window_acc_mean:.3f} | {ep} |")

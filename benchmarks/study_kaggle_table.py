@@ -1,7 +1,6 @@
 """Every baseline on the Kaggle GTZAN feature table (1000 tracks, 57 features): nested 10-fold CV over random folds
 vs Kereliuk et al.'s fault-filtered artist-conditional split, side by side (`genre_nbs.baselines.kaggle_table_benchmark`
 with `kaggle_models`). Reads the table and the split lists from the shared data folder."""
-import numpy as np
 from genre_nbs.baselines import kaggle_table_benchmark, kaggle_models
 
 TITLE = 'Baselines on the Kaggle GTZAN feature table: random 10-fold CV vs the artist-filtered split'

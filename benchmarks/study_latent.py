@@ -45,7 +45,7 @@ def _reading(rows, metrics, n_genres:int)->list:
     order = sorted(best, key=best.get, reverse=True)
     top, low = order[0], order[-1]
     wn = metrics['wavenet']['recon_detail']['test']
-    out = [f"Best classifier per model, test window accuracy: " +
+    out = ["Best classifier per model, test window accuracy: " +
            ', '.join(f"{m} {best[m]:.2f}" for m in order) + f" (chance {1 / n_genres:.2f}). "
            f"The {top} codes carry the most genre information, the {low} codes the least." + _overlap(rows, top, low),
            f"WaveNet next-sample cross-entropy on the test windows: {wn['ce']:.2f} nats (a uniform guess over the 256 "
@@ -68,7 +68,7 @@ def _overlap(rows, a:str, b:str)->str:
 def run(quick:bool)->str:
     from genre_nbs.synthetic import load_tracks
     from genre_nbs.families import KNOBS
-    import genre_nbs.seq2seq  # registers the latent families and their knobs
+    import genre_nbs.seq2seq  # noqa: F401 (importing it registers the latent families and their knobs)
     knobs = KNOBS['latent']['tiny' if quick else 'full']
     parts = [f"Knobs: `KNOBS['latent']['{'tiny' if quick else 'full'}']` = `{knobs}` (empty: the defaults of "
              f"`run_latent_experiment`, `DEFAULT_EPOCHS` and the paper's code sizes). Seed 0; split by track with "
@@ -76,11 +76,10 @@ def run(quick:bool)->str:
              f"soft vote over each test track's windows, 95% bootstrap interval. Reconstruction error: MSE on inputs "
              f"standardised with training statistics (the WaveNet's: the expected next sample vs the true one, over the "
              f"audio variance)."]
-    sets = [('Synthetic default set (10 genres x 10 tracks x 30 s)', load_tracks()[0])]
-    for title, tracks in sets:
-        rows, metrics, counts = _run(tracks, knobs)
-        parts += ['', f"## {title}", '',
-                  f"Split train / valid / test: {counts.get('train', 0)} / {counts.get('valid', 0)} / {counts.get('test', 0)} "
-                  f"tracks; {metrics['beta_vae']['n_windows']['test']} test windows.", '']
-        parts += _table(rows, metrics) + [''] + _reading(rows, metrics, tracks['genre'].nunique())
+    tracks = load_tracks()[0]
+    rows, metrics, counts = _run(tracks, knobs)
+    parts += ['', "## Synthetic default set (10 genres x 10 tracks x 30 s)", '',
+              f"Split train / valid / test: {counts.get('train', 0)} / {counts.get('valid', 0)} / {counts.get('test', 0)} "
+              f"tracks; {metrics['beta_vae']['n_windows']['test']} test windows.", '']
+    parts += _table(rows, metrics) + [''] + _reading(rows, metrics, tracks['genre'].nunique())
     return '\n'.join(parts)

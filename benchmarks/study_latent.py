@@ -11,17 +11,15 @@ TITLE = 'USC latent models at their default epochs: how much genre their codes c
 
 def _run(tracks, knobs:dict, seed:int=0)->tuple: # (rows, metrics JSON per model, split counts)
     "Every latent family on one dataset, split by track with `split_tracks(seed)`, as the report runs them."
-    from genre_nbs.data import split_tracks, repo_root
+    from genre_nbs.data import genre_labels, split_tracks, repo_root
     from genre_nbs.families import FAMILIES, RunContext
     from genre_nbs.seq2seq import LATENT_MODELS
     from genre_nbs.training import reseed
     split = split_tracks(tracks, seed=seed)
-    genres = sorted(tracks['genre'].unique())
-    y = tracks['genre'].map({g: i for i, g in enumerate(genres)}).to_numpy()
     rows, metrics = [], {}
     with tempfile.TemporaryDirectory(prefix='study-latent-') as d:
         d = Path(d)
-        ctx = RunContext(tracks, split, genres, y, seed, 'track', d/'out', d/'work', repo_root()/'data'/'cache')
+        ctx = RunContext(tracks, split, *genre_labels(tracks), seed, 'track', d/'out', d/'work', repo_root()/'data'/'cache')
         for name in LATENT_MODELS:
             reseed(seed)  # per family, as the report does
             rows += FAMILIES[name].run(ctx, knobs)

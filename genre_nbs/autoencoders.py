@@ -13,7 +13,7 @@ from keras import layers
 import tensorflow as tf
 import shutil
 from .data import (DSAE_GENRES, Segments, make_segments, leaky_split, split_tracks, load_audio, AudioLoadError,
-                            check_positive_int, write_json)
+                            check_positive_int, genre_labels, write_json)
 from .features import DSAE_INPUT, clip_inputs, input_config, logmel
 from .metrics import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_history,
                                plot_embedding_pair, save_figure)
@@ -485,15 +485,15 @@ def logmel_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
                    )->Segments: # X (n_tracks * n_chunks, n_mels) mean log-mel (dB) per piece
     "Mean log-mel spectrum of each of the DSAE's 20 pieces per clip; unreadable clips are skipped with a warning."
     check_positive_int(n_mels=n_mels, n_chunks=n_chunks, n_samples=n_samples)
-    genres = sorted(set(tracks.genre)) if genres is None else list(genres)
+    genres, labels = genre_labels(tracks, genres)
     X, y, trk, skipped = [], [], [], []
-    for i, (p, g) in enumerate(zip(tracks.path, tracks.genre)):
+    for i, p in enumerate(tracks.path):
         try: a = load_audio(p, sr=sr)
         except AudioLoadError as e:
             warnings.warn(f"skipping unreadable track '{p}': {e.reason}"); skipped.append((str(p), e.reason)); continue
         if len(a) < n_samples: raise ValueError(f"track '{p}': {len(a)} samples, fewer than n_samples={n_samples}")
         X.append(logmel(a[:n_samples - n_samples % n_chunks].reshape(n_chunks, -1), sr=sr, n_mels=n_mels).mean(-1))
-        y += [genres.index(g)] * n_chunks; trk += [i] * n_chunks
+        y += [labels[i]] * n_chunks; trk += [i] * n_chunks
     if not X: raise ValueError(f"none of the {len(tracks)} tracks could be read")
     return Segments(np.concatenate(X).astype(np.float32), np.array(y), np.array(trk), genres, skipped)
 

@@ -12,7 +12,7 @@ import pandas as pd
 import keras
 from keras import layers, regularizers
 import functools, shutil, tempfile, time
-from .data import ModelFileError, check_audio, load_audio, scan_gtzan, shared_data_dir, write_json
+from .data import ModelFileError, check_audio, genre_labels, load_audio, scan_gtzan, shared_data_dir, write_json
 from .features import logmel, HUANG_MEL, HUANG_WIN_S, extract_features, input_config
 from .metrics import (accuracy_ci, track_vote, classification_table, class_probabilities, plot_confusion, plot_prf,
                                plot_history, score_model)
@@ -408,8 +408,6 @@ def build_cnn(arch:str, # one of ARCHS
     head = {'huang_gap': 'gap', 'huang_tp': 'timepool', 'tiny': 'timepool'}.get(arch, 'flatten')
     return huang_cnn(shape, n_classes, head=head, seed=seed, **kw)
 
-def _genres_of(tracks): return sorted(tracks['genre'].unique())
-
 def _split_scores(clf, X, y, hop):
     "Window- and track-level predictions for one split."
     Xn = [apply_norm(x[None], clf.config['norm'])[0] for x in X]
@@ -444,7 +442,7 @@ def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.sca
     split = pd.Series(split).reindex(tracks.index)
     if split.isna().any(): raise ValueError(f"split has no side for {int(split.isna().sum())} tracks")
     if not (split == 'train').any(): raise ValueError("split has no 'train' tracks")
-    genres = _genres_of(tracks); y = tracks['genre'].map({g: i for i, g in enumerate(genres)}).to_numpy()
+    genres, y = genre_labels(tracks)
     X = features if features is not None else track_features(tracks['path'], input)
     if len(X) != len(tracks): raise ValueError(f"{len(X)} feature arrays for {len(tracks)} tracks")
     side = {s: np.flatnonzero(split.to_numpy() == s) for s in ('train', 'valid', 'test')}
@@ -593,7 +591,7 @@ def compare_on_sample(configs:dict, # name -> crossval_cnn kwargs (arch, model_k
     "Cross-validate CNN configs and the Kaggle-feature random forest on the same track folds of a small real set."
     sample_dir = Path(sample_dir) if sample_dir else shared_data_dir() / 'gtzan-sample'
     tracks = scan_gtzan(sample_dir)
-    genres = _genres_of(tracks); y = tracks['genre'].map({g: i for i, g in enumerate(genres)}).to_numpy()
+    genres, y = genre_labels(tracks)
     folds = []
     if csv_path is not False:
         csv_path = Path(csv_path) if csv_path else shared_data_dir() / 'gtzan-features' / 'features_30_sec.csv'

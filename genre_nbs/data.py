@@ -18,7 +18,8 @@ __all__ = ['GTZAN_GENRES', 'DSAE_GENRES', 'AUDIO_EXTS', 'CACHE_MAGIC', 'GTZAN_LA
            'check_positive_int', 'check_audio', 'repo_root', 'default_data_dir', 'shared_data_dir', 'atomic_write',
            'clean_stale_tmp', 'json_default', 'write_json', 'save_figure', 'params_key', 'save_arrays', 'load_arrays',
            'cached_array', 'load_audio', 'probe_audio', 'scan_gtzan', 'fma_path', 'scan_fma', 'read_split_dir',
-           'split_tracks', 'leaky_split', 'fixed_windows', 'random_windows', 'dsae_chunks', 'Segments', 'make_segments']
+           'split_tracks', 'leaky_split', 'genre_labels', 'fixed_windows', 'random_windows', 'dsae_chunks', 'Segments',
+           'make_segments']
 
 # %% ../nbs/00_data.ipynb #56fe5004
 GTZAN_GENRES = ['blues','classical','country','disco','hiphop','jazz','metal','pop','reggae','rock']
@@ -553,6 +554,16 @@ def leaky_split(n_segments:int, # number of segments
     out[perm[:nt]] = 'test'; out[perm[nt:nt+nv]] = 'valid'
     return out
 
+# %% ../nbs/00_data.ipynb #0c18fac8
+def genre_labels(tracks:pd.DataFrame, # a tracks table with a 'genre' column
+                 genres=None, # label order (default: the tracks' genres, sorted)
+                )->tuple: # (genres, y): the label order and each row's int64 label
+    "Genre names in label order and the label of each track, the encoding every model and the report share."
+    genres = sorted(set(tracks['genre'])) if genres is None else list(genres)
+    unknown = sorted(set(tracks['genre']) - set(genres))
+    if unknown: raise DatasetError(f"tracks have genre(s) {unknown} not in genres {genres}")
+    return genres, tracks['genre'].map({g: i for i, g in enumerate(genres)}).to_numpy(np.int64)
+
 # %% ../nbs/00_data.ipynb #fa66d719
 def _too_short(n, need, what): raise ValueError(f"clip of {n} samples is shorter than {what} ({need} samples); pass pad=True to zero-pad")
 
@@ -647,13 +658,11 @@ def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / sc
     if kind not in SEGMENT_KINDS: raise ValueError(f"unknown segment kind {kind!r}; valid: {list(SEGMENT_KINDS)}")
     for c in ('path', 'genre'):
         if c not in tracks.columns: raise DatasetError(f"tracks table lacks a {c!r} column (have {list(tracks.columns)})")
-    genres = sorted(set(tracks.genre)) if genres is None else list(genres)
-    unknown = sorted(set(tracks.genre) - set(genres))
-    if unknown: raise DatasetError(f"tracks have genre(s) {unknown} not in genres {genres}")
+    genres, labels = genre_labels(tracks, genres)
     win = int(round(win_s*sr)); hop = win if hop_s is None else int(round(hop_s*sr))
     if kind == 'dsae': win = hop = 500
     check_positive_int(win=win, hop=hop, n_random=n_random, sr=sr)
-    paths, labels = [str(p) for p in tracks.path], np.array([genres.index(g) for g in tracks.genre], dtype=np.int64)
+    paths = [str(p) for p in tracks.path]
     params = dict(v=1, kind=kind, sr=sr, win=win, hop=hop if kind == 'fixed' else None, n=n_random if kind == 'random' else None,
                   seed=seed if kind == 'random' else None, pad=pad, genres=genres, labels=labels.tolist(),
                   files=[_file_stamp(p) for p in paths])

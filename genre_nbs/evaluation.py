@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
-from .data import (DatasetError, ModelFileError, make_segments, params_key, repo_root, split_tracks,
+from .data import (DatasetError, ModelFileError, genre_labels, make_segments, params_key, repo_root, split_tracks,
                             default_data_dir, atomic_write, write_json, json_default, clean_stale_tmp, save_figure)
 from .synthetic import load_tracks
 from .features import plot_genre_spectrograms
@@ -209,7 +209,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
     t_start = time.time()
     tracks, dataset = load_tracks(data, genres, **knobs['data'])
     tracks, split = _split_dataset(tracks, protocol, split_dir, seed)
-    genres_found = sorted(tracks['genre'].unique())
+    genres_found, y = genre_labels(tracks)
     dataset['split'] = split.value_counts().to_dict()
     out = Path(out); (out/'runs').mkdir(parents=True, exist_ok=True)
     for d in (out, out/'runs'): clean_stale_tmp(d)  # half-written files of a killed run
@@ -222,16 +222,16 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
                            split=list(split)))  # the same data, split and knobs, whichever families run
     rows, timings = [], {}
     with tempfile.TemporaryDirectory(prefix='genre-nbs-') as work:
-        ctx = RunContext(tracks, split, genres_found, tracks['genre'].map({g: i for i, g in enumerate(genres_found)}).to_numpy(),
-                         seed, track_protocol, out, Path(work), cache_dir)
+        ctx = RunContext(tracks, split, genres_found, y, seed, track_protocol, out, Path(work), cache_dir)
         bar = tqdm(families, desc='genre-nbs reproduce', disable=not progress, unit='family')
         for name in bar:
             bar.set_postfix_str(name)
             fam_rows, timings[name] = _run_family(FAMILIES[name], ctx, knobs, out/'runs'/f'{name}.json', key, resume)
             rows += fam_rows
     timings['total'] = round(time.time() - t_start, 1)
-    res = dict(rows=rows, config=config, dataset=dataset, versions=package_versions(), timings=timings, paper_results=
-               {f'{m} / {i}': v for (m, i), v in PAPER_RESULTS.items()}, config_key=key)
+    res = dict(rows=rows, config=config, dataset=dict(dataset, root=_where(dataset['root'])),  # no machine path in the report
+               versions=package_versions(), timings=timings, config_key=key,
+               paper_results={f'{m} / {i}': v for (m, i), v in PAPER_RESULTS.items()})
     md = results_markdown(rows, dict(dataset=dataset, preset=preset, seed=seed, protocol=protocol))
     if any(r.get('track_acc') is not None for r in rows): plot_results(rows, out/'results.png', title=f"{dataset['kind']} set, preset {preset}: test tracks")
     atomic_write(out/'results.md', lambda p: Path(p).write_text(md))
@@ -262,12 +262,12 @@ def train_model(name:str, # a declared model name (`MODEL_NAMES`)
     cache_dir = Path(cache_dir) if cache_dir is not None else Path(default_data_dir())/'cache'
     tracks, dataset = load_tracks(data, genres, **knobs['data'])
     split = split_tracks(tracks, 'track', seed=seed)
-    genres_found = sorted(tracks['genre'].unique())
+    genres_found, y = genre_labels(tracks)
     trained_on = dict(dataset=dataset['root'], kind=dataset['kind'], n_tracks=dataset['n_tracks'], seed=seed, preset=preset,
                       split={s: int(n) for s, n in split.value_counts().items()})
     reseed(seed)
-    job = TrainJob(name, inp, tracks, split, genres_found, tracks['genre'].map({g: i for i, g in enumerate(genres_found)}).to_numpy(),
-                   out, out.parent/f'{out.name}.ckpt', seed, epochs, knobs, cache_dir, progress, trained_on)
+    job = TrainJob(name, inp, tracks, split, genres_found, y, out, out.parent/f'{out.name}.ckpt', seed, epochs, knobs, cache_dir,
+                   progress, trained_on)
     path = Path(spec.train(job))
     shutil.rmtree(job.checkpoint, ignore_errors=True)  # saved: the per-epoch state has done its job
     return path

@@ -62,6 +62,7 @@ def test_reproduce_end_to_end(tiny, workdir):
     for r in rows:  # the classical learners fit their training windows well above chance even on a tiny set
         if r['model'] in ('rf', 'knn', 'svm'): assert r['train_acc'] > chance, (r['model'], r['input'], r['train_acc'])
     assert res['config']['preset'] == 'tiny' and res['dataset']['n_tracks'] == 20
+    assert res['dataset']['root'] == tiny.name  # the report names the folder, not where it lies on this machine
     assert {'numpy', 'tensorflow', 'keras', 'librosa', 'sklearn'} <= set(res['versions'])
     assert res['timings']['total'] > 0
     for name in ('dsae_confusion.png', 'dsae_codes_pca.png', 'dsae_logits_pca.png', 'dsae_accuracy.png',

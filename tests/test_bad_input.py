@@ -193,7 +193,8 @@ def test_extract_features_skips_bad_files(tmp_path):
     assert set(reasons) == {'short.wav', 'gone.wav', 'junk.wav'}
     assert 'too short' in reasons['short.wav'] and 'does not exist' in reasons['gone.wav'] and 'not decodable' in reasons['junk.wav']
     assert any('skipped 3 of 5' in str(x.message) for x in w)
-    fs2 = extract_features(paths, logmel, n_jobs=1, cache_dir=tmp_path/'cache', progress=False)  # rerun from the cache
+    with pytest.warns(UserWarning, match='skipped 3 of 5'):  # a rerun from the cache names the skipped files again
+        fs2 = extract_features(paths, logmel, n_jobs=1, cache_dir=tmp_path/'cache', progress=False)
     assert fs2.index.tolist() == [0, 1] and np.array_equal(fs2.stacked(), fs.stacked()) and len(fs2.skipped) == 3
 
 

@@ -26,8 +26,7 @@ from .baselines import two_layer_classifier
 __all__ = ['HISTORY_KEYS', 'compile_dsae', 'build_dsae', 'build_autoencoder', 'encode', 'logits', 'predict_proba', 'standardize',
            'reconstruct', 'reconstruction_mse', 'fit_dsae', 'toy_segments', 'attach_head', 'save_dsae',
            'train_autoencoder_job', 'AutoencoderPredictor', 'dsae_splits', 'run_dsae_experiment', 'table1',
-           'gamma_sweep', 'plot_gamma_sweep', 'logmel_segments', 'dsae_tracks', 'run_dsae_family',
-           'run_dsae_leaky_family']
+           'gamma_sweep', 'plot_gamma_sweep', 'logmel_segments', 'dsae_tracks', 'dsae_report_split', 'run_dsae_family']
 
 # %% ../nbs/03_autoencoders.ipynb #5d09f1e9
 def _dense(units, activation, seed, i, name):
@@ -321,11 +320,15 @@ def dsae_splits(segs:Segments, # segments (make_segments(kind='dsae') or any Seg
                 seed:int=0, # split seed
                 valid:float=0.15, # dev fraction
                 test:float=0.15, # test fraction
+                split=None, # a side per row of `tracks` (e.g. the report's split); None: split_tracks by `protocol`
                 **split_kw, # more split_tracks arguments (split_dir, group_col ...)
                )->dict: # 'train'/'valid'/'test' -> Segments
-    "Split segments by the leaky segment-level protocol or by track."
+    "Split segments by the leaky segment-level protocol, by a given track split, or by a new track split."
     if protocol == 'leaky': side = leaky_split(len(segs), valid, test, seed)
-    else: side = np.asarray(split_tracks(tracks, protocol, valid, test, seed, **split_kw), dtype=object)[segs.track]
+    else:
+        if split is None: split = split_tracks(tracks, protocol, valid, test, seed, **split_kw)
+        elif len(split) != len(tracks): raise ValueError(f"split has {len(split)} sides for {len(tracks)} tracks")
+        side = np.asarray(split, dtype=object)[segs.track]
     parts = {s: segs.subset(side == s) for s in ('train', 'valid', 'test')}
     empty = [s for s, p in parts.items() if len(p) == 0]
     if empty: raise ValueError(f"protocol {protocol!r} left no segments in {empty}: too few tracks ({len(tracks)})")
@@ -346,10 +349,10 @@ def _scores(probs, parts)->dict:
     return out
 
 # %% ../nbs/03_autoencoders.ipynb #6beee8d5
-def _prepare(tracks, protocol, seed, segments, cache_dir)->tuple: # (Segments, parts)
+def _prepare(tracks, protocol, seed, segments, cache_dir, split=None)->tuple: # (Segments, parts)
     segs = make_segments(tracks, kind='dsae', cache_dir=cache_dir, progress=False) if segments is None else segments
     if segs.track.max() >= len(tracks): raise ValueError(f"segments refer to track row {segs.track.max()} but tracks has {len(tracks)} rows")
-    return segs, dsae_splits(segs, tracks, protocol, seed)
+    return segs, dsae_splits(segs, tracks, protocol, seed, split=split)
 
 def run_dsae_experiment(tracks:pd.DataFrame, # tracks table (scan_gtzan), e.g. the DSAE_GENRES subset
                         protocol:str='track', # 'leaky' (the paper's segment split) or 'track'
@@ -367,13 +370,15 @@ def run_dsae_experiment(tracks:pd.DataFrame, # tracks table (scan_gtzan), e.g. t
                         compile_kw:dict|None=None, # extra compile_dsae arguments (jit_compile, run_eagerly ...)
                         save_model:bool=True, # also write the trained DSAE to out_dir/dsae (model.keras + config.json)
                         checkpoint=None, # folder for every network's per-epoch training state (a rerun resumes); None: off
+                        split=None, # a side per row of `tracks` (the report's split); None: split_tracks by `protocol`
                        )->dict: # metrics: per model train/valid/test accuracy, track accuracy, recon MSE, tables
     "The DSAE paper's study for one protocol: Table 1, Table 2, confusion matrix, Figures 3, 5 and 6."
     t0 = time.time()
-    segs, parts = _prepare(tracks, protocol, seed, segments, cache_dir)
+    segs, parts = _prepare(tracks, protocol, seed, segments, cache_dir, split)
     genres, nc = list(segs.genres), len(segs.genres)
     res = dict(protocol=protocol, gamma=gamma, epochs=epochs, seed=seed, batch_size=batch_size, lr=lr, genres=genres,
-               n_tracks=int(len(tracks)), n_segments={s: int(len(p)) for s, p in parts.items()}, models={})
+               n_tracks=int(len(tracks)), n_segments={s: int(len(p)) for s, p in parts.items()}, models={},
+               tracks={s: sorted(set(p.track.tolist())) for s, p in parts.items()})  # rows of `tracks` on each side
     tr, va = parts['train'], parts['valid']
     side_probs = lambda f: {s: f(p.X) for s, p in parts.items()}
     hists = {}
@@ -522,32 +527,36 @@ def _dsae_rows(res, protocol, subset, names, seconds):
     return rows
 
 # %% ../nbs/03_autoencoders.ipynb #22472c85
-def run_dsae_family(ctx:RunContext, k:dict, leaky:bool=False)->list:
-    "The DSAE paper's Table 1 (two-layer NN, DSAE, vanilla AE + head) on the track split, or the DSAE alone on the leaky split."
+def dsae_report_split(ctx:RunContext)->tuple: # (tracks, split, 'DSAE 4 genres' or 'all genres')
+    "The report's tracks and split restricted to the DSAE paper's genres (every genre when the dataset lacks them)."
     tr, subset = dsae_tracks(ctx.tracks)
+    keep = ctx.tracks['genre'].isin(set(tr['genre'])).to_numpy()
+    return tr, pd.Series(np.asarray(ctx.split, dtype=object)[keep]), subset
+
+def run_dsae_family(ctx:RunContext, k:dict)->list:
+    """The DSAE paper's Table 1 (two-layer NN, DSAE, vanilla AE + head), trained on the report's training tracks of its
+    four genres and scored on its test tracks; under `--protocol leaky`, on the paper's segment-level split instead."""
+    tr, split, subset = dsae_report_split(ctx)
     segs = make_segments(tr, kind='dsae', cache_dir=ctx.cache_dir, progress=False)
-    protocol = 'leaky' if leaky else 'track'
-    stem = 'dsae_leaky' if leaky else 'dsae'
+    protocol, stem = ('leaky', 'dsae_leaky') if ctx.leaky else (ctx.protocol, 'dsae')
     work = ctx.work/stem
     t0 = time.time()
     res = run_dsae_experiment(tr, protocol=protocol, gamma=k['gamma'], epochs=k['epochs'], seed=ctx.seed, out_dir=work,
-                              batch_size=k['batch_size'], lr=k['lr'], segments=segs, baseline=not leaky, vanilla=not leaky,
-                              checkpoint=ctx.checkpoint)
+                              batch_size=k['batch_size'], lr=k['lr'], segments=segs, checkpoint=ctx.checkpoint,
+                              split=None if ctx.leaky else split)
     moves = {'confusion_dsae.png': f'{stem}_confusion.png', 'fig3_accuracy.png': f'{stem}_accuracy.png',
-             'fig5_codes_pca.png': 'dsae_codes_pca.png', 'fig6_logits_pca.png': 'dsae_logits_pca.png'}
+             'fig5_codes_pca.png': f'{stem}_codes_pca.png', 'fig6_logits_pca.png': f'{stem}_logits_pca.png'}
     figs = []
     for a, b in moves.items():
         if (work/a).exists(): shutil.copyfile(work/a, ctx.out/b); figs.append(b)
     rows = _dsae_rows(res, protocol, subset, {'two_layer_nn': 'two_layer_nn', 'dsae': 'dsae', 'ae_probe': 'ae'},
                       round(time.time() - t0, 1))
     for r in rows:
-        r['figures'] = figs
+        r.update(figures=figs, **ctx.track_ids(res['tracks'], tr))
         if r['model'] == 'ae': r['input'] = 'dsae chunks (frozen AE code + head)'
+        if ctx.leaky: r['note'] = '; '.join(filter(None, [r.get('note'), "leaky: the paper's segment-level split puts "
+                                                           "segments of one track in train and test"]))
     return rows
-
-def run_dsae_leaky_family(ctx:RunContext, k:dict)->list:
-    "The DSAE alone on the paper's leaky segment split (`--protocol leaky`)."
-    return run_dsae_family(ctx, k, leaky=True)
 
 # %% ../nbs/03_autoencoders.ipynb #bbb51a89
 _SAWHNEY = "Sawhney, Vasavada & Wang (Stanford): GTZAN classical/jazz/metal/pop, ~1 s pooled segments, segment-level (leaky) split"
@@ -555,5 +564,4 @@ register_paper_result('dsae', 'dsae chunks', 0.653, _SAWHNEY + "; Patakula et al
 register_paper_result('two_layer_nn', 'dsae chunks', 0.364, _SAWHNEY)
 register_knobs('dsae', quick=dict(epochs=40, batch_size=64, lr=1e-3, gamma=0.9),
                full=dict(epochs=200, batch_size=512, lr=1e-4, gamma=0.9), tiny=dict(epochs=2, batch_size=64, lr=1e-3, gamma=0.9))
-register_family('dsae', run_dsae_family, models=('two_layer_nn', 'dsae', 'ae'), knobs='dsae')
-register_family('dsae_leaky', run_dsae_leaky_family, models=('dsae',), knobs='dsae');
+register_family('dsae', run_dsae_family, models=('two_layer_nn', 'dsae', 'ae'), knobs='dsae', leaky=True);

@@ -413,11 +413,13 @@ def run_kaggle_family(ctx:RunContext, k:dict)->list:
     for name, est in (('rf', latent_rf(k['n_estimators'], seed=ctx.seed)), ('logreg', latent_logreg())):
         t0 = time.time()
         est.fit(X[m['train']], y[m['train']])
-        sc = score_model({s: class_probabilities(est, X[v], nc) for s, v in m.items() if v.any()},
-                         {s: y[v] for s, v in m.items()}, {s: idx[v] for s, v in m.items()}, ctx.seed)
+        trk = {s: idx[v] for s, v in m.items()}
+        sc = score_model({s: class_probabilities(est, X[v], nc) for s, v in m.items() if v.any()}, {s: y[v] for s, v in m.items()},
+                         trk, ctx.seed)
         figs = ctx.figures(f'kaggle_{name}', sc, f'{name} on Kaggle features: test tracks')
         note = None if k.get('duration') is None else f"Kaggle features from the first {k['duration']:g} s of each clip (preset)"
-        rows.append(result_row(name, 'kaggle features', ctx.protocol, sc, seconds=round(time.time() - t0, 1), figures=figs, note=note))
+        rows.append(result_row(name, 'kaggle features', ctx.protocol, sc, seconds=round(time.time() - t0, 1), figures=figs, note=note,
+                               **ctx.track_ids(trk)))
     return rows
 
 # %% ../nbs/02_baselines.ipynb #92329d01
@@ -436,10 +438,11 @@ def run_huang_family(ctx:RunContext, k:dict)->list:
                                   n_min=np.bincount(seg.y[m['train']]).min(), n_train=int(m['train'].sum()),
                                   checkpoint=ctx.ckpt(f'{name}_{rep}'))
             est.fit(X[m['train']], seg.y[m['train']])
+            trk = {s: seg.track[v] for s, v in m.items()}
             sc = score_model({s: class_probabilities(est, X[v], nc) for s, v in m.items() if v.any()},
-                             {s: seg.y[v] for s, v in m.items()}, {s: seg.track[v] for s, v in m.items()}, ctx.seed)
+                             {s: seg.y[v] for s, v in m.items()}, trk, ctx.seed)
             figs = ctx.figures(f'huang_{name}_{rep}', sc, f'{name} on {rep} windows: test tracks')
-            rows.append(result_row(name, rep, ctx.protocol, sc, seconds=round(time.time() - t0, 1), figures=figs))
+            rows.append(result_row(name, rep, ctx.protocol, sc, seconds=round(time.time() - t0, 1), figures=figs, **ctx.track_ids(trk)))
     return rows
 
 # %% ../nbs/02_baselines.ipynb #34a9ac53

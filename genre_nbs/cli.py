@@ -69,7 +69,7 @@ def classify_files(model_dir, # model directory (train_model)
                                            'probabilities': {g: round(float(v), 6) for g, v in zip(pred.genres, p)}})
                 continue
             except ModelFileError: raise  # e.g. an embedding-only model: no file can be classified
-            except ValueError as e: err = str(e)
+            except GenreNbsError as e: err = str(e)  # too short for the model: a skipped file; anything else raises
         out['errors'].append({'file': str(f), 'error': err})
     return out
 
@@ -96,7 +96,7 @@ def embed_files(model_dir, # model directory, or a pretrained embedder: 'musicnn
     for f, y, err in _each_clip(audio_files(items), progress, 'embed'):
         if y is not None:
             try: vecs.append(np.asarray(pred.embed(y, 22050), np.float32)); files.append(str(f)); continue
-            except ValueError as e: err = str(e)
+            except GenreNbsError as e: err = str(e)  # too short for the model: a skipped file; anything else raises
         errors.append({'file': str(f), 'error': err})
     X = np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)
     return files, X, errors
@@ -115,7 +115,7 @@ def tag_files(items, # files and folders
     for f, y, err in _each_clip(audio_files(items), progress, 'tag'):
         if y is not None:
             try: out['predictions'].append({'file': str(f), 'tags': tag_clip(y, 22050, tagger, top)}); continue
-            except ValueError as e: err = str(e)
+            except GenreNbsError as e: err = str(e)  # too short for the model: a skipped file; anything else raises
         out['errors'].append({'file': str(f), 'error': err})
     return out
 
@@ -145,8 +145,8 @@ def cmd_reproduce(a):
     failed = sorted({r['family'] for r in res['rows'] if r.get('status') != 'ok'})
     print(f"wrote {res['paths']['markdown']} and {res['paths']['json']} ({ok} result rows, "
           f"{len(res['paths']['figures'])} figures) in {res['timings']['total']:.0f} s")
-    if failed: print(f"failed families: {', '.join(failed)} (see {res['paths']['markdown']})")
-    return 0 if ok else 1
+    if failed: print(f"genre-nbs: failed families: {', '.join(failed)} (see {res['paths']['markdown']})", file=sys.stderr)
+    return 1 if failed or not ok else 0
 
 def cmd_train(a):
     "Train one model (or list the model names)."
@@ -176,7 +176,7 @@ def cmd_classify(a):
                 for p in res['predictions']]
         if rows: print(format_table(rows, ['file', 'genre', 'probability', 'runner_up']))
     for e in res['errors']: print(f"genre-nbs: skipped '{e['file']}': {e['error']}", file=sys.stderr)
-    return 0 if res['predictions'] else 1
+    return 1 if res['errors'] or not res['predictions'] else 0
 
 def cmd_embed(a):
     "Write one embedding vector per file."
@@ -188,7 +188,7 @@ def cmd_embed(a):
     name = json.loads(cfg.read_text()).get('model', '') if cfg.is_file() else f'{a.model} {a.layer}'
     write_embeddings(a.out, files, X, name)
     print(f"wrote {len(files)} embeddings of dimension {X.shape[1]} to {a.out}")
-    return 0
+    return 1 if errors else 0
 
 def cmd_tag(a):
     "Print musicnn's tags of each file."
@@ -199,7 +199,7 @@ def cmd_tag(a):
                 for p in res['predictions']]
         if rows: print(format_table(rows, ['file', 'tags']))
     for e in res['errors']: print(f"genre-nbs: skipped '{e['file']}': {e['error']}", file=sys.stderr)
-    return 0 if res['predictions'] else 1
+    return 1 if res['errors'] or not res['predictions'] else 0
 
 # %% ../nbs/07_cli.ipynb #edc0960f
 EPILOG = """examples:
@@ -223,7 +223,7 @@ def _common(sp, data_help:str):
     sp.add_argument('--data', metavar='DIR', help=data_help)
     sp.add_argument('--genres', nargs='+', metavar='GENRE', help='only these genres (default: all found)')
     sp.add_argument('--seed', type=int, default=0, help='seed of the split, windows and weights (default 0)')
-    sp.add_argument('--quiet', '-q', action='store_true', help='no progress bars')
+    sp.add_argument('--quiet', '-q', action='store_true', help='no progress bars (warnings and errors still show)')
     sp.add_argument('--scheduler', metavar='ADDR', help="extract features on this Dask scheduler, e.g. "
                     "tcp://host:8786 (needs genre-nbs[dask]; default: the local process pool)")
 
@@ -272,7 +272,7 @@ def _classify_parser(sub):
     fmt = c.add_mutually_exclusive_group()
     fmt.add_argument('--json', action='store_true', help='one JSON object {"predictions": [...], "errors": [...]}')
     fmt.add_argument('--csv', action='store_true', help='CSV: file, genre, one probability column per genre')
-    c.add_argument('--quiet', '-q', action='store_true', help='no progress bar')
+    c.add_argument('--quiet', '-q', action='store_true', help='no progress bar (warnings and errors still show)')
     c.set_defaults(func=cmd_classify)
 
 def _embed_parser(sub):
@@ -287,7 +287,7 @@ def _embed_parser(sub):
     e.add_argument('--out', required=True, metavar='FILE', help='embeddings.npz (arrays files, embeddings) or .csv')
     e.add_argument('--layer', default='penultimate', choices=['penultimate', 'pooled'],
                    help='pretrained embedders: the 200-d penultimate layer (default) or the 1506 pooled features')
-    e.add_argument('--quiet', '-q', action='store_true', help='no progress bar')
+    e.add_argument('--quiet', '-q', action='store_true', help='no progress bar (warnings and errors still show)')
     e.set_defaults(func=cmd_embed)
 
 def _tag_parser(sub):
@@ -300,7 +300,7 @@ def _tag_parser(sub):
     g.add_argument('--model', default='msd', choices=['msd', 'mtt'], help='the tagger (default msd)')
     g.add_argument('--top', type=int, metavar='K', help='the K most probable tags per file (default: 5 in the table, all 50 in --json)')
     g.add_argument('--json', action='store_true', help='one JSON object {"predictions": [{"file", "tags"}], "errors": [...]}')
-    g.add_argument('--quiet', '-q', action='store_true', help='no progress bar')
+    g.add_argument('--quiet', '-q', action='store_true', help='no progress bar (warnings and errors still show)')
     g.set_defaults(func=cmd_tag)
 
 def build_parser()->argparse.ArgumentParser:
@@ -348,7 +348,7 @@ def filter_native_stderr(noise:re.Pattern=NATIVE_NOISE, # bytes pattern of the l
 
 # %% ../nbs/07_cli.ipynb #ab3abb7e
 def main(argv=None, # arguments (default sys.argv[1:]: run as the `genre-nbs` command, with native stderr filtered)
-        )->int: # exit code: 0 ok, 1 nothing could be done, 2 a usage / input error
+        )->int: # exit code: 0 all done, 1 something failed (a family, a file, a bug), 2 bad usage or bad input data
     "Entry point of the `genre-nbs` console script."
     os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
     if argv is None: filter_native_stderr()  # the command itself: only our own output on stderr
@@ -358,12 +358,10 @@ def main(argv=None, # arguments (default sys.argv[1:]: run as the `genre-nbs` co
     if getattr(a, 'preset', None) is not None:
         from genre_nbs.evaluation import PRESETS
         if a.preset not in PRESETS: p.error(f"argument --preset: invalid choice '{a.preset}' (choose from quick, full)")
-    try:
-        with warnings.catch_warnings():
-            if getattr(a, 'quiet', False): warnings.simplefilter('ignore')
-            if getattr(a, 'scheduler', None) is None: return a.func(a)
-            from genre_nbs.scale import dask_context
-            with dask_context(a.scheduler): return a.func(a)  # every feature extraction in the command runs on Dask
+    try:  # --quiet hides progress bars only: warnings (skipped files ...) still reach stderr
+        if getattr(a, 'scheduler', None) is None: return a.func(a)
+        from genre_nbs.scale import dask_context
+        with dask_context(a.scheduler): return a.func(a)  # every feature extraction in the command runs on Dask
     except _USER_ERRORS as e:
         print(f"genre-nbs: error: {e}", file=sys.stderr)
         return 2
@@ -371,10 +369,12 @@ def main(argv=None, # arguments (default sys.argv[1:]: run as the `genre-nbs` co
         if getattr(a, 'scheduler', None) is None or os.environ.get('GENRE_NBS_DEBUG'): raise
         print(f"genre-nbs: error: --scheduler {a.scheduler}: {e}", file=sys.stderr)
         return 2
-    except ValueError as e:  # bad values from the user (unknown model, split too small for the data ...)
-        if os.environ.get('GENRE_NBS_DEBUG'): raise  # a bug, not the input: show the whole traceback
-        print(f"genre-nbs: error: {e} (set GENRE_NBS_DEBUG=1 to see where it came from)", file=sys.stderr)
-        return 2
+    except Exception as e:  # not the input: a bug, or the machine (out of memory, disk full ...)
+        if os.environ.get('GENRE_NBS_DEBUG'): raise
+        import traceback
+        traceback.print_exc(file=sys.stderr)
+        print(f"genre-nbs: internal error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("genre-nbs: interrupted", file=sys.stderr)
         return 130

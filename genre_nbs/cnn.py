@@ -456,7 +456,7 @@ def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.sca
                   best_epoch=hist['best_epoch'], epochs_run=len(hist['loss']), train_seconds=round(hist['seconds'], 1))
     clf = make_classifier(model, genres, hist['norm'], input, hop, **params)
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
-    res = {'params': params, 'genres': genres}
+    res = {'params': params, 'genres': genres, 'tracks': {s: v.tolist() for s, v in side.items()}}  # rows of `tracks` per side
     for s in ('train', 'valid', 'test'):
         if len(side[s]): res[s] = _split_scores(clf, *pick(s), clf.config['hop'])
     ev = 'test' if 'test' in res else 'valid' if 'valid' in res else 'train'
@@ -517,7 +517,7 @@ def run_cnn_family(ctx:RunContext, k:dict, arch:str='huang')->list:
                        macro_f1=float(res['table'].loc['macro avg', 'f1']), track_acc=acc, track_lo=lo, track_hi=hi,
                        n_test_tracks=res.get('test', {}).get('n_tracks'), seconds=round(time.time() - t0, 1),
                        epochs_run=res['params']['epochs_run'], train_loss=res['history']['loss'][res['params']['best_epoch']],
-                       figures=[Path(p).name for p in res['figures'].values()])]
+                       figures=[Path(p).name for p in res['figures'].values()], **ctx.track_ids(res['tracks']))]
 
 # %% ../nbs/05_cnn.ipynb #8ef58999
 register_paper_result('cnn', 'logmel', 0.82, "Huang, Serafini & Pugh (Stanford): GTZAN 10 genres, 2 s log-mel windows; "
@@ -757,10 +757,11 @@ def run_random_cnn_family(ctx:RunContext, k:dict)->list:
     F, y, m, idx, nc = r['F'], r['y'], r['sides'], r['index'], len(ctx.genres)
     P = {s: class_probabilities(r['head'], F[v], nc) for s, v in m.items() if v.any()}
     if 'valid_model' in r['sel']: P['valid'] = class_probabilities(r['sel']['valid_model'], F[m['valid']], nc)
-    sc = score_model(P, {s: y[v] for s, v in m.items()}, {s: idx[v] for s, v in m.items()}, ctx.seed)
+    trk = {s: idx[v] for s, v in m.items()}
+    sc = score_model(P, {s: y[v] for s, v in m.items()}, trk, ctx.seed)
     figs = ctx.figures('random_cnn', sc, 'random-weight CNN features -> logistic regression: test tracks')
     return [result_row('random_cnn', 'logmel, whole clip (random weights + logreg)', ctx.protocol, sc,
-                       seconds=round(time.time() - t0, 1), figures=figs,
+                       seconds=round(time.time() - t0, 1), figures=figs, **ctx.track_ids(trk),
                        note=f"C = {r['sel']['C']} chosen on validation, then refit on train + validation")]
 
 register_family('random_cnn', run_random_cnn_family, models=('random_cnn',));

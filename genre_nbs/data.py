@@ -14,12 +14,12 @@ from tqdm import tqdm
 
 # %% auto #0
 __all__ = ['GTZAN_GENRES', 'DSAE_GENRES', 'AUDIO_EXTS', 'CACHE_MAGIC', 'GTZAN_LAYOUTS', 'FMA_COLUMNS', 'FMA_SUBSETS',
-           'SPLIT_PROTOCOLS', 'SEGMENT_KINDS', 'GenreNbsError', 'AudioLoadError', 'DatasetError', 'ModelFileError',
-           'check_positive_int', 'check_audio', 'repo_root', 'default_data_dir', 'shared_data_dir', 'atomic_write',
-           'clean_stale_tmp', 'json_default', 'write_json', 'save_figure', 'params_key', 'save_arrays', 'load_arrays',
-           'cached_array', 'load_audio', 'probe_audio', 'scan_gtzan', 'fma_path', 'scan_fma', 'read_split_dir',
-           'split_tracks', 'leaky_split', 'genre_labels', 'fixed_windows', 'random_windows', 'dsae_chunks', 'Segments',
-           'make_segments']
+           'SPLIT_PROTOCOLS', 'SEGMENT_KINDS', 'GenreNbsError', 'AudioLoadError', 'ClipTooShortError', 'DatasetError',
+           'ModelFileError', 'SettingError', 'check_positive_int', 'check_audio', 'repo_root', 'default_data_dir',
+           'shared_data_dir', 'atomic_write', 'clean_stale_tmp', 'json_default', 'write_json', 'save_figure',
+           'params_key', 'save_arrays', 'load_arrays', 'cached_array', 'load_audio', 'probe_audio', 'scan_gtzan',
+           'fma_path', 'scan_fma', 'read_split_dir', 'split_tracks', 'leaky_split', 'genre_labels', 'fixed_windows',
+           'random_windows', 'dsae_chunks', 'Segments', 'make_segments']
 
 # %% ../nbs/00_data.ipynb #56fe5004
 GTZAN_GENRES = ['blues','classical','country','disco','hiphop','jazz','metal','pop','reggae','rock']
@@ -31,11 +31,16 @@ class GenreNbsError(ValueError):
     "Base of the errors a user can fix: unreadable audio, a dataset that does not fit, a model folder that is not one."
 
 class AudioLoadError(GenreNbsError):
-    "An audio file that cannot be read; `.path` and `.reason` say which and why."
-    def __init__(self, path, reason:str):
-        self.path, self.reason = str(path), reason
+    """An audio file that cannot be read; `.path` and `.reason` say which and why. `.transient` is True when the
+    operating system failed to read it (permissions, an I/O error): the same file may read next time, so a cache
+    never records such a skip as final. A file whose bytes are not audio is not transient."""
+    def __init__(self, path, reason:str, transient:bool=False):
+        self.path, self.reason, self.transient = str(path), reason, transient
         super().__init__(f"cannot read audio file '{path}': {reason}")
-    def __reduce__(self): return (type(self), (self.path, self.reason))
+    def __reduce__(self): return (type(self), (self.path, self.reason, self.transient))
+
+class ClipTooShortError(GenreNbsError):
+    "Audio with fewer samples than a window, a feature or a model needs: with unreadable audio, the one reason to skip a file."
 
 class DatasetError(GenreNbsError):
     "A dataset folder, split file or track table that does not fit what was asked."
@@ -43,12 +48,15 @@ class DatasetError(GenreNbsError):
 class ModelFileError(GenreNbsError):
     "A model directory that is missing, truncated, or not written by genre_nbs."
 
+class SettingError(GenreNbsError):
+    "A setting outside its allowed values: an unknown model, preset, protocol or input, or a count that must be positive."
+
 # %% ../nbs/00_data.ipynb #3fe486ba
 def check_positive_int(**values): # name=value pairs, e.g. win=win, hop=hop
-    "Raise a ValueError naming the first value that is not a positive integer."
+    "Raise a `SettingError` naming the first value that is not a positive integer."
     for k, v in values.items():
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
-            raise ValueError(f"{k} must be a positive integer, got {v!r}")
+            raise SettingError(f"{k} must be a positive integer, got {v!r}")
 
 # %% ../nbs/00_data.ipynb #5255832c
 def check_audio(y, # samples: (n,) for mono audio, or (..., n) where `ndim` allows batches of windows
@@ -67,7 +75,7 @@ def check_audio(y, # samples: (n,) for mono audio, or (..., n) where `ndim` allo
     y = y.astype(np.float32, copy=False)
     if y.shape[-1] < n_min:
         at = f" ({n_min/sr*1000:.0f} ms at {sr} Hz)" if sr else ''
-        raise ValueError(f"clip too short: {y.shape[-1]} samples, need at least {n_min}{at}")
+        raise ClipTooShortError(f"clip too short: {y.shape[-1]} samples, need at least {n_min}{at}")
     if not np.isfinite(y).all(): raise ValueError("audio contains NaN or infinite samples")
     return y
 
@@ -206,6 +214,7 @@ def cached_array(name:str, # cache file prefix, e.g. 'segments' or 'logmel'
                  params:dict, # everything that changes the arrays (JSON-able)
                  compute, # function () -> dict of numpy arrays, called on a cache miss
                  cache_dir=None, # folder of the cache (default: default_data_dir()/'cache')
+                 final=None, # final(arrays) -> False: return what compute() made without writing it (e.g. a transient error)
                 )->dict: # name -> np.ndarray
     "Return `compute()`'s arrays, reading them from / writing them to an atomic `.npys` cache entry keyed by `params`."
     cache_dir = Path(cache_dir) if cache_dir is not None else default_data_dir()/'cache'
@@ -219,6 +228,7 @@ def cached_array(name:str, # cache file prefix, e.g. 'segments' or 'logmel'
     arrays = {k: np.asarray(v) for k,v in arrays.items()}
     bad = [k for k,v in arrays.items() if v.dtype == object]
     if bad: raise TypeError(f"cannot cache object arrays {bad}: use numeric or fixed-width string arrays")
+    if final is not None and not final(arrays): return arrays
     cache_dir.mkdir(parents=True, exist_ok=True)
     _write_entry(path, arrays, params)
     return arrays
@@ -236,6 +246,10 @@ def _precheck(p:Path):
     if not p.exists(): raise AudioLoadError(p, "file does not exist")
     if p.is_dir(): raise AudioLoadError(p, "is a directory, not an audio file")
     if p.stat().st_size == 0: raise AudioLoadError(p, "file is empty (0 bytes)")
+    try:
+        with open(p, 'rb') as f: f.read(1)
+    except OSError as e:  # the system could not read it (permissions, I/O): may work next time
+        raise AudioLoadError(p, f"cannot be read: {e.strerror or e}", transient=True) from e
 
 _INT16_SCALE = np.float32(1 / 32768)
 
@@ -565,7 +579,7 @@ def genre_labels(tracks:pd.DataFrame, # a tracks table with a 'genre' column
     return genres, tracks['genre'].map({g: i for i, g in enumerate(genres)}).to_numpy(np.int64)
 
 # %% ../nbs/00_data.ipynb #fa66d719
-def _too_short(n, need, what): raise ValueError(f"clip of {n} samples is shorter than {what} ({need} samples); pass pad=True to zero-pad")
+def _too_short(n, need, what): raise ClipTooShortError(f"clip of {n} samples is shorter than {what} ({need} samples); pass pad=True to zero-pad")
 
 def fixed_windows(y:np.ndarray, # 1-D signal
                   win:int, # window length in samples
@@ -671,17 +685,18 @@ def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / sc
         if kind == 'fixed': return fixed_windows(y, win, hop, pad=pad)
         if kind == 'random': return random_windows(y, win, n_random, seed=[seed, i], pad=pad)
         try: return dsae_chunks(y, pad=pad)
-        except ValueError as e: raise ValueError(f"{e} (DSAE input is defined at 22050 Hz; sr={sr})") from None
+        except ClipTooShortError as e: raise ClipTooShortError(f"{e} (DSAE input is defined at 22050 Hz; sr={sr})") from None
 
     def compute():
         X, n = None, 0
-        trk, skipped = [], []
+        trk, skipped, transient = [], [], []
         for i, p in enumerate(tqdm(paths, desc=f'{kind} segments', disable=not progress, leave=False)):
-            try: y = load_audio(p, sr=sr)
+            try: y = load_audio(p, sr=sr); s = cut(y, i)
             except AudioLoadError as e:
-                warnings.warn(f"skipping unreadable track '{p}': {e.reason}"); skipped.append((p, e.reason)); continue
-            try: s = cut(y, i)
-            except ValueError as e: raise ValueError(f"track '{p}': {e}") from None
+                warnings.warn(f"skipping unreadable track '{p}': {e.reason}"); skipped.append((p, e.reason))
+                transient.append(e.transient); continue
+            except ClipTooShortError as e:
+                warnings.warn(f"skipping track '{p}': {e}"); skipped.append((p, str(e))); transient.append(False); continue
             del y
             if X is None:  # allocate once from the first track's count, grow geometrically if later tracks have more
                 X = np.empty((max(len(s)*len(paths), 1), s.shape[1]), np.float32)
@@ -690,8 +705,10 @@ def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / sc
         if X is None: raise DatasetError(f"none of the {len(paths)} tracks could be read (e.g. {skipped[:1]})")
         trk = np.array(trk, dtype=np.int64)
         return dict(X=X[:n], y=labels[trk], track=trk, genres=np.array(genres),
-                    skipped_path=np.array([p for p, _ in skipped], dtype=str), skipped_reason=np.array([r for _, r in skipped], dtype=str))
+                    skipped_path=np.array([p for p, _ in skipped], dtype=str), skipped_reason=np.array([r for _, r in skipped], dtype=str),
+                    skipped_transient=np.array(transient, dtype=bool))
 
-    a = compute() if cache_dir is False else cached_array(f'segments-{kind}', params, compute, cache_dir)
+    a = compute() if cache_dir is False else cached_array(f'segments-{kind}', params, compute, cache_dir,
+                                                          final=lambda a: not a['skipped_transient'].any())
     skipped = list(zip(a['skipped_path'].tolist(), a['skipped_reason'].tolist()))
     return Segments(a['X'], a['y'], a['track'], a['genres'].tolist(), skipped)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
-from .data import (DatasetError, ModelFileError, genre_labels, make_segments, params_key, repo_root, split_tracks,
+from .data import (DatasetError, ModelFileError, SettingError, genre_labels, make_segments, params_key, repo_root, split_tracks,
                             default_data_dir, atomic_write, write_json, json_default, clean_stale_tmp, save_figure)
 from .synthetic import load_tracks
 from .features import plot_genre_spectrograms
@@ -31,7 +31,7 @@ DATA_KNOBS = {'quick': dict(n_per_genre=10, duration=30.0), 'full': dict(n_per_g
 def preset_knobs(preset:str, # 'quick', 'full' or 'tiny'
                 )->dict: # {'data': ..., group: knobs, ...}
     "The knobs of one preset: the synthetic set's and every registered group's."
-    if preset not in DATA_KNOBS: raise ValueError(f"unknown preset {preset!r}; choose from quick, full")
+    if preset not in DATA_KNOBS: raise SettingError(f"unknown preset {preset!r}; choose from quick, full")
     return dict(data=DATA_KNOBS[preset], **{g: k[preset] for g, k in KNOBS.items()})
 
 PRESETS = {p: preset_knobs(p) for p in PRESET_NAMES}  # as declared when this module was imported
@@ -137,7 +137,7 @@ def _select_families(models)->list:
     if models is None: return list(FAMILIES)
     models = [models] if isinstance(models, str) else list(models)
     bad = [m for m in models if m not in FAMILIES and m not in MODELS]
-    if bad: raise ValueError(f"unknown model or family {bad}; choose from {', '.join(sorted(set(FAMILIES) | set(MODELS)))}")
+    if bad: raise SettingError(f"unknown model or family {bad}; choose from {', '.join(sorted(set(FAMILIES) | set(MODELS)))}")
     return [f for f, fam in FAMILIES.items() if f in models or set(fam.models) & set(models)]
 
 def _check_split(tracks, split):
@@ -204,7 +204,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
     "Train and evaluate every model family on one dataset and split; write results.md, results.json and the figures."
     knobs = preset_knobs(preset)
     valid_protocols = ('track', 'files', 'group', 'official', 'leaky')
-    if protocol not in valid_protocols: raise ValueError(f"unknown protocol {protocol!r}; choose from {', '.join(valid_protocols)}")
+    if protocol not in valid_protocols: raise SettingError(f"unknown protocol {protocol!r}; choose from {', '.join(valid_protocols)}")
     families = _select_families(models)
     t_start = time.time()
     tracks, dataset = load_tracks(data, genres, **knobs['data'])
@@ -222,7 +222,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
                            split=list(split)))  # the same data, split and knobs, whichever families run
     rows, timings = [], {}
     with tempfile.TemporaryDirectory(prefix='genre-nbs-') as work:
-        ctx = RunContext(tracks, split, genres_found, y, seed, track_protocol, out, Path(work), cache_dir)
+        ctx = RunContext(tracks, split, genres_found, y, seed, track_protocol, out, Path(work), cache_dir, leaky=protocol == 'leaky')
         bar = tqdm(families, desc='genre-nbs reproduce', disable=not progress, unit='family')
         for name in bar:
             bar.set_postfix_str(name)
@@ -230,6 +230,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
             rows += fam_rows
     timings['total'] = round(time.time() - t_start, 1)
     res = dict(rows=rows, config=config, dataset=dict(dataset, root=_where(dataset['root'])),  # no machine path in the report
+               split=dict(zip(tracks['track_id'], split)),  # every row's train / valid / test tracks are among these
                versions=package_versions(), timings=timings, config_key=key,
                paper_results={f'{m} / {i}': v for (m, i), v in PAPER_RESULTS.items()})
     md = results_markdown(rows, dict(dataset=dataset, preset=preset, seed=seed, protocol=protocol))
@@ -253,11 +254,11 @@ def train_model(name:str, # a declared model name (`MODEL_NAMES`)
                )->Path: # the model directory
     "Train one model on the training tracks of a track split (validation tracks steer early stopping) and save it."
     if name not in MODELS or MODELS[name].train is None:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(n for n, s in MODELS.items() if s.train)}")
+        raise SettingError(f"unknown model {name!r}; choose from {', '.join(n for n, s in MODELS.items() if s.train)}")
     spec, knobs = MODELS[name], preset_knobs(preset)
     inp = input or spec.inputs[0]
-    if inp not in spec.inputs: raise ValueError(f"model {name!r} reads {' or '.join(spec.inputs)}, not {inp!r}")
-    if epochs is not None and int(epochs) < 1: raise ValueError(f"epochs must be >= 1, got {epochs}")
+    if inp not in spec.inputs: raise SettingError(f"model {name!r} reads {' or '.join(spec.inputs)}, not {inp!r}")
+    if epochs is not None and int(epochs) < 1: raise SettingError(f"epochs must be >= 1, got {epochs}")
     out = Path(out) if out is not None else Path('models')/name
     cache_dir = Path(cache_dir) if cache_dir is not None else Path(default_data_dir())/'cache'
     tracks, dataset = load_tracks(data, genres, **knobs['data'])

@@ -260,6 +260,7 @@ class Family:
     models: tuple = () # the model names its rows report (`--models MODEL` runs every family reporting it)
     knobs: str|None = None # its group in the presets (None: none)
     keras: bool = True # trains Keras models (run under `training.training_scope`)
+    leaky: bool = False # it has its paper's segment-level split, run under `--protocol leaky` (its rows say so)
 
 FAMILIES = {}  # family name -> Family, in the order the notebooks declared them
 
@@ -268,9 +269,10 @@ def register_family(name:str, # family name
                     models=(), # model names its rows report
                     knobs:str|None=None, # knob group
                     keras:bool=True, # trains Keras models
+                    leaky:bool=False, # has its paper's segment-level split (`RunContext.leaky`)
                    )->Family:
     "Declare a family of the report (declaring a name again replaces it)."
-    FAMILIES[name] = Family(name, run, tuple(models), knobs, keras)
+    FAMILIES[name] = Family(name, run, tuple(models), knobs, keras, leaky)
     return FAMILIES[name]
 
 # %% ../nbs/01d_families.ipynb #343fbc0d
@@ -287,10 +289,19 @@ class RunContext:
     work: Path # a scratch folder of this run
     cache_dir: Path # segment / feature cache
     checkpoint: Path|None = None # the running family's training-state folder (None: none kept)
+    leaky: bool = False # `--protocol leaky`: families that have their paper's segment-level split use it
 
     def sides(self, track_pos)->np.ndarray: # 'train' / 'valid' / 'test' of each item
         "Side of each item (window, segment, clip) from the row position of its track."
         return np.asarray(self.split, dtype=object)[np.asarray(track_pos)]
+
+    def track_ids(self, track_pos:dict, # side -> row positions of the tracks its items came from (repeats allowed)
+                  tracks:pd.DataFrame|None=None, # the table the positions refer to (default: the run's)
+                 )->dict: # {'train_tracks': [...], 'valid_tracks': [...], 'test_tracks': [...]}: sorted track ids
+        "The tracks a row was trained on, selected on and scored on, by id: results.json records them for every row."
+        ids = (self.tracks if tracks is None else tracks)['track_id'].to_numpy()
+        return {f'{s}_tracks': sorted(set(ids[np.asarray(track_pos.get(s, []), dtype=np.int64)].tolist()))
+                for s in ('train', 'valid', 'test')}
 
     def ckpt(self, name:str)->Path|None: # training-state folder of one network of the running family
         return None if self.checkpoint is None else Path(self.checkpoint)/name

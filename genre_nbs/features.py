@@ -15,7 +15,7 @@ import joblib
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits, ThreadpoolController
 from tqdm import tqdm
-from .data import (AudioLoadError, load_audio, cached_array, check_audio, fixed_windows, random_windows,
+from .data import (AudioLoadError, ClipTooShortError, load_audio, cached_array, check_audio, fixed_windows, random_windows,
                             dsae_chunks, save_figure)
 
 # %% auto #0
@@ -390,15 +390,18 @@ def extract_one(i:int, # the item's position in the input (returned as is)
                 duration, # read at most this many seconds (None: to the end)
                 key:dict, # cache key of this file (extract_features makes it)
                 cache_dir, # per-file cache folder (None: no cache)
-               )->tuple: # (i, array or None, None or the reason it was skipped)
-    "One task of `extract_features`: load one file, compute its feature with one BLAS thread, write its cache entry at once."
+               )->tuple: # (i, array or None, None or the reason it was skipped, whether that reason is transient)
+    """One task of `extract_features`: load one file, compute its feature with one BLAS thread, write its cache entry at once.
+    Only unreadable audio and a clip too short for `fn` are skipped; any other error is raised, naming the file."""
     try: y = load_audio(path, sr=sr, offset=offset, duration=duration)
-    except AudioLoadError as e: return i, None, e.reason
+    except AudioLoadError as e: return i, None, e.reason, e.transient
     def compute():
         with one_blas_thread(): return {'X': np.asarray(fn(y, sr=sr, **params))}
     try: a = compute() if cache_dir is None else cached_array('features', key, compute, cache_dir)
-    except ValueError as e: return i, None, f"feature failed: {e}"
-    return i, a['X'], None
+    except ClipTooShortError as e: return i, None, str(e), False
+    except Exception as e:
+        e.add_note(f"while computing {_fn_name(fn)} of '{path}'"); raise
+    return i, a['X'], None, False
 
 # %% ../nbs/01_features.ipynb #628956fd
 def _warn_skipped(skipped:list, n:int):
@@ -449,7 +452,7 @@ def extract_features(items, # audio paths, or a tracks DataFrame with a 'path' c
     results, todo = {}, []
     for i, k in enumerate(keys):
         if cache_dir is not None:
-            try: results[i] = (cached_array('features', k, _miss, cache_dir)['X'], None); continue
+            try: results[i] = (cached_array('features', k, _miss, cache_dir)['X'], None, False); continue
             except _CacheMiss: pass
         todo.append(i)
     bar = tqdm(total=len(paths), initial=len(results), disable=not progress, desc=getattr(fn, '__name__', 'features'))
@@ -463,14 +466,15 @@ def extract_features(items, # audio paths, or a tracks DataFrame with a 'path' c
         else: it = Parallel(n_jobs=ex[0], backend=ex[1], prefer=ex[2], batch_size=1, # one file per task: joblib's automatic
                            return_as='generator_unordered')(delayed(extract_one)(*a) for a in args)  # batches left one core idle at the end
         try:
-            for i, X, reason in it: results[i] = (X, reason); bar.update()
+            for i, X, reason, transient in it: results[i] = (X, reason, transient); bar.update()
         finally: bar.close()
     ok = [i for i in range(len(paths)) if results[i][1] is None]
     skipped = [(paths[i], results[i][1]) for i in range(len(paths)) if results[i][1] is not None]
     _warn_skipped(skipped, len(paths))
     Xs = [results[i][0] for i in ok]
     fs = FeatureSet(np.stack(Xs) if len({x.shape for x in Xs}) == 1 else Xs, np.array(ok, dtype=np.int64), skipped)
-    if cache_dir is not None: cached_array('featureset', set_key, lambda: _pack_set(fs), cache_dir)
+    if cache_dir is not None and not any(results[i][2] for i in range(len(paths))):  # a transient read error: retried next run
+        cached_array('featureset', set_key, lambda: _pack_set(fs), cache_dir)
     return fs
 
 def _pack_set(fs:FeatureSet)->dict:

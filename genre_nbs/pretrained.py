@@ -341,10 +341,11 @@ def run_musicnn_family(ctx:RunContext, k:dict)->list:
         head, sel = fit_linear_head(F[m['train']], y[m['train']], F[m['valid']], y[m['valid']])
         P = {s: class_probabilities(head, F[v], nc) for s, v in m.items() if v.any()}
         if 'valid_model' in sel: P['valid'] = class_probabilities(sel['valid_model'], F[m['valid']], nc)
-        sc = score_model(P, {s: y[v] for s, v in m.items()}, {s: idx[v] for s, v in m.items()}, ctx.seed)
+        trk = {s: idx[v] for s, v in m.items()}
+        sc = score_model(P, {s: y[v] for s, v in m.items()}, trk, ctx.seed)
         figs = ctx.figures(f'{kind}', sc, f'{tagger} penultimate -> logistic regression: test tracks')
         rows.append(result_row('musicnn', f'{tagger} penultimate, whole clip (pretrained + logreg)', ctx.protocol, sc,
-                               seconds=round(time.time() - t0, 1), figures=figs,
+                               seconds=round(time.time() - t0, 1), figures=figs, **ctx.track_ids(trk),
                                note=f"musicnn rows: C chosen on validation, then refit on train + validation"))
     return rows
 

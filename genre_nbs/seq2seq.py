@@ -557,7 +557,8 @@ def run_latent_family(ctx:RunContext, k:dict, name:str)->list:
                          {s: p.track for s, p in parts.items()}, ctx.seed)
         figs = ctx.figures(f'{name}_{cname}', sc, f'{name} codes -> {cname}: test tracks') + [f'{name}_tsne.png']
         rows.append(result_row(name, f'codes -> {cname}', ctx.protocol, sc, seconds=round(time.time() - t0, 1),
-                               code_dim=res['code_dim'], recon_mse=res['recon'].get('test'), epochs=res['epochs'], figures=figs))
+                               code_dim=res['code_dim'], recon_mse=res['recon'].get('test'), epochs=res['epochs'], figures=figs,
+                               **ctx.track_ids({s: p.track for s, p in parts.items()})))
     import tensorflow as tf
     if not tf.distribute.has_strategy(): keras.backend.clear_session()  # frees memory; it would pop a strategy's scope
     return rows

@@ -20,11 +20,13 @@ Sections (each runs in its own fresh Python process, so imports, worker pools an
   cnn        `bench_cnn.run`: CNN s/epoch; inference ms per 30 s clip vs one `model.predict` per window; clips/s.
   pretrained musicnn's Keras 3 port vs the original TF1 graph (graph import) in the same process: ms to run the network
              on one 30 s clip (10 patches) after loading, interleaved; GFLOP/s; input pipeline ms per clip.
+  longfile   `bench_long_file.run`: peak RSS of `genre-nbs classify` (and `tag`) on a 60-minute file against a 30 s clip,
+             one process each, for every kind of predictor (target: at most 1.5x).
   reproduce  wall time of `genre-nbs reproduce --preset quick` on the synthetic set, cold (fresh data dir); skipped
              when the CLI is not installed.
 
 Usage (repo root; the machine should be otherwise idle, or the load is noted in the results):
-    nice .venv/bin/python benchmarks/run.py [--quick] [--sections features memory dsae cnn pretrained reproduce] [--no-write] [--fresh]
+    nice .venv/bin/python benchmarks/run.py [--quick] [--sections features memory dsae cnn pretrained longfile reproduce] [--no-write] [--fresh]
 """
 import argparse, json, os, platform, resource, shutil, subprocess, sys, tempfile, time, warnings
 from datetime import datetime, timezone
@@ -32,7 +34,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-SECTIONS = ('features', 'memory', 'dsae', 'cnn', 'pretrained', 'reproduce')
+SECTIONS = ('features', 'memory', 'dsae', 'cnn', 'pretrained', 'longfile', 'reproduce')
 sys.path.insert(0, str(HERE))
 
 def rss_mb():
@@ -207,6 +209,11 @@ def section_pretrained(quick):
     out = bench_pretrained.run(quick=quick)
     out['peak_main_mb'] = rss_mb()
     return out
+
+# ----------------------------------------------------------------------------------------------------------- longfile
+def section_longfile(quick):
+    import bench_long_file
+    return bench_long_file.run(quick=quick)
 
 # ---------------------------------------------------------------------------------------------------------- reproduce
 def section_reproduce(quick, timeout=None):
@@ -388,6 +395,14 @@ def report(res):
               f"per clip). The input pipeline (16 kHz, mel power, log, patches) adds {p['input_ms_per_clip']:.0f} ms per clip. "
               f"Peak RSS {p['peak_main_mb']:.0f} MB.", '']
     elif p: L += ['## Pretrained tagger (musicnn)', '', f"failed: {p['error']}", '']
+    lf = res.get('longfile')
+    if lf and 'error' not in lf:
+        import bench_long_file
+        L += ['## One long file (memory)', '',
+              f"Peak RSS of one `genre-nbs` process on a {lf['minutes']:g}-minute file ({lf['long_file_mb']:.0f} MB of 16-bit PCM) "
+              "against the same command on one 30 s clip (models trained with the `tiny` preset; target ratio at most 1.5):", '',
+              bench_long_file.table(lf), '']
+    elif lf: L += ['## One long file (memory)', '', f"failed: {lf['error']}", '']
     r = res.get('reproduce')
     if r:
         L += ['## 4. `genre-nbs reproduce --preset quick`', '']

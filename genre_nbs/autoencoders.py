@@ -12,7 +12,7 @@ import keras
 from keras import layers
 import tensorflow as tf
 import shutil
-from .data import (DSAE_GENRES, Segments, make_segments, leaky_split, split_tracks, load_audio, AudioLoadError,
+from .data import (DSAE_GENRES, Segments, make_segments, leaky_split, split_tracks, load_audio, AudioLoadError, ClipTooShortError,
                             check_positive_int, genre_labels, write_json)
 from .features import DSAE_INPUT, clip_inputs, input_config, logmel
 from .metrics import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_history,
@@ -255,10 +255,11 @@ def attach_head(ae, # a trained autoencoder (or DSAE)
                 seed:int=0, # seed of the head's initial weights
                 **compile_kw, # jit_compile, steps_per_execution, run_eagerly
                )->keras.Model: # compiled x -> {'probs'}; only the new head is trainable
-    "Freeze an autoencoder's encoder and put the DSAE's softmax head on its code (a 'probe' classifier)."
-    code = ae.get_layer('code').output
-    for l in ae.layers: l.trainable = False
-    model = keras.Model(ae.inputs[0], {'probs': _head(code, n_classes, seed)}, name='ae_probe')
+    "A frozen copy of an autoencoder's encoder with the DSAE's softmax head on its code (a 'probe' classifier); `ae` is left as it was."
+    enc = keras.models.clone_model(ae); enc.set_weights(ae.get_weights())
+    enc.get_layer('standardize').finalize_state()  # Normalization derives its mean / variance from the copied statistics
+    enc.trainable = False  # the copy is frozen, not the caller's autoencoder
+    model = keras.Model(enc.inputs[0], {'probs': _head(enc.get_layer('code').output, n_classes, seed)}, name='ae_probe')
     return compile_dsae(model, 0.0, lr, **compile_kw)
 
 # %% ../nbs/03_autoencoders.ipynb #fb519a36
@@ -496,7 +497,7 @@ def logmel_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
         try: a = load_audio(p, sr=sr)
         except AudioLoadError as e:
             warnings.warn(f"skipping unreadable track '{p}': {e.reason}"); skipped.append((str(p), e.reason)); continue
-        if len(a) < n_samples: raise ValueError(f"track '{p}': {len(a)} samples, fewer than n_samples={n_samples}")
+        if len(a) < n_samples: raise ClipTooShortError(f"track '{p}': {len(a)} samples, fewer than n_samples={n_samples}")
         X.append(logmel(a[:n_samples - n_samples % n_chunks].reshape(n_chunks, -1), sr=sr, n_mels=n_mels).mean(-1))
         y += [labels[i]] * n_chunks; trk += [i] * n_chunks
     if not X: raise ValueError(f"none of the {len(tracks)} tracks could be read")

@@ -373,11 +373,17 @@ def _flat_layers(model)->list:
         else: out.append(l)
     return out
 
+def _batched(fn, X, batch_size:int=256)->np.ndarray:
+    "`fn` (a Keras call) over the rows of `X`, flattened, `batch_size` rows at a time: memory bounded however many windows."
+    X = np.asarray(X, np.float32).reshape(len(X), -1)
+    return np.concatenate([keras.ops.convert_to_numpy(fn(X[i:i + batch_size])) for i in range(0, len(X), batch_size)])
+
 def _hidden(model, X)->np.ndarray:
     "Output of the last layer before the softmax of a (nested) Sequential net."
-    x = np.asarray(X, np.float32).reshape(len(X), -1)
-    for l in _flat_layers(model)[:-1]: x = l(x)
-    return keras.ops.convert_to_numpy(x)
+    def run(x):
+        for l in _flat_layers(model)[:-1]: x = l(x)
+        return x
+    return _batched(run, X)
 
 class BaselinePredictor(Predictor):
     "A saved baseline: the clip's windows (or its Kaggle features) through the model, probabilities averaged."
@@ -386,7 +392,7 @@ class BaselinePredictor(Predictor):
     def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
         X = clip_inputs(y, sr, self.config['input'])
         if not self._keras(): return class_probabilities(self.model, X, len(self.genres)).mean(0)
-        P = keras.ops.convert_to_numpy(self.model(np.asarray(X, np.float32).reshape(len(X), -1), training=False))
+        P = _batched(lambda x: self.model(x, training=False), X)
         return self.full_proba(P, self.config['classes']).mean(0)
     def embed(self, y, sr:int)->np.ndarray: # last hidden layer, principal components, or the features
         X = clip_inputs(y, sr, self.config['input'])

@@ -46,11 +46,11 @@ def format_table(rows:list, # dicts with the same keys
     return '\n'.join('  '.join(v.ljust(w[i]) for i, v in enumerate(row)).rstrip() for row in cells)
 
 # %% ../nbs/07_cli.ipynb #9c24e9db
-def _each_clip(files, progress:bool, desc:str):
-    "Yield (file, clip at 22050 Hz or None, error or None) with a progress bar on stderr."
+def _each_clip(files, progress:bool, desc:str, sr:int):
+    "Yield (file, clip at `sr`, the rate the model reads, or None, error or None) with a progress bar on stderr."
     from tqdm import tqdm
     for f in tqdm(files, desc=desc, unit='file', disable=not progress, file=sys.stderr):
-        try: yield f, load_audio(f, sr=22050), None
+        try: yield f, load_audio(f, sr=sr), None
         except AudioLoadError as e: yield f, None, e.reason
 
 def classify_files(model_dir, # model directory (train_model)
@@ -61,10 +61,10 @@ def classify_files(model_dir, # model directory (train_model)
     from genre_nbs.evaluation import load_predictor
     pred = load_predictor(model_dir)
     out = {'predictions': [], 'errors': []}
-    for f, y, err in _each_clip(audio_files(items), progress, 'classify'):
+    for f, y, err in _each_clip(audio_files(items), progress, 'classify', pred.sr):
         if y is not None:
             try:
-                p = pred.predict_proba(y, 22050)
+                p = pred.predict_proba(y, pred.sr)
                 out['predictions'].append({'file': str(f), 'genre': pred.genres[int(np.argmax(p))],
                                            'probabilities': {g: round(float(v), 6) for g, v in zip(pred.genres, p)}})
                 continue
@@ -78,10 +78,10 @@ PRETRAINED = {'musicnn': 'MSD_musicnn', 'musicnn_mtt': 'MTT_musicnn'}  # embedde
 def _embedder(model, layer:str='penultimate'):
     "A saved model directory's predictor, or (for a pretrained name that is not a folder here) musicnn's embedding."
     if str(model) in PRETRAINED and not Path(model).is_dir():
-        from genre_nbs.pretrained import musicnn_embedding, EMBEDDING_LAYERS, checkpoint_dir
+        from genre_nbs.pretrained import SR, musicnn_embedding, EMBEDDING_LAYERS, checkpoint_dir
         if layer not in EMBEDDING_LAYERS: raise CLIError(f"--layer must be one of {', '.join(EMBEDDING_LAYERS)}")
         checkpoint_dir(PRETRAINED[str(model)])  # the weights are installed, or one clear error now
-        return SimpleNamespace(embed=lambda y, sr: musicnn_embedding(y, sr, PRETRAINED[str(model)], layer))
+        return SimpleNamespace(sr=SR, embed=lambda y, sr: musicnn_embedding(y, sr, PRETRAINED[str(model)], layer))
     from genre_nbs.evaluation import load_predictor
     return load_predictor(model)
 
@@ -93,9 +93,9 @@ def embed_files(model_dir, # model directory, or a pretrained embedder: 'musicnn
     "One embedding vector per readable file."
     pred = _embedder(model_dir, layer)
     files, vecs, errors = [], [], []
-    for f, y, err in _each_clip(audio_files(items), progress, 'embed'):
+    for f, y, err in _each_clip(audio_files(items), progress, 'embed', pred.sr):
         if y is not None:
-            try: vecs.append(np.asarray(pred.embed(y, 22050), np.float32)); files.append(str(f)); continue
+            try: vecs.append(np.asarray(pred.embed(y, pred.sr), np.float32)); files.append(str(f)); continue
             except GenreNbsError as e: err = str(e)  # too short for the model: a skipped file; anything else raises
         errors.append({'file': str(f), 'error': err})
     X = np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)
@@ -107,14 +107,14 @@ def tag_files(items, # files and folders
               progress:bool=True, # tqdm bar on stderr
              )->dict: # {'predictions': [{'file', 'tags': {tag: probability}}], 'errors': [...]}
     "musicnn's tags of every readable file, most probable first; unreadable files are listed under 'errors'."
-    from genre_nbs.pretrained import tag_clip, checkpoint_dir
+    from genre_nbs.pretrained import SR, tag_clip, checkpoint_dir
     if model not in ('msd', 'mtt'): raise CLIError(f"--model must be msd or mtt, got '{model}'")
     tagger = f'{model.upper()}_musicnn'
     checkpoint_dir(tagger)  # the weights are installed, or one clear error before any file is read
     out = {'predictions': [], 'errors': []}
-    for f, y, err in _each_clip(audio_files(items), progress, 'tag'):
+    for f, y, err in _each_clip(audio_files(items), progress, 'tag', SR):
         if y is not None:
-            try: out['predictions'].append({'file': str(f), 'tags': tag_clip(y, 22050, tagger, top)}); continue
+            try: out['predictions'].append({'file': str(f), 'tags': tag_clip(y, SR, tagger, top)}); continue
             except GenreNbsError as e: err = str(e)  # too short for the model: a skipped file; anything else raises
         out['errors'].append({'file': str(f), 'error': err})
     return out
@@ -157,7 +157,8 @@ def cmd_train(a):
     if not a.model: raise CLIError("give --model NAME (see `genre-nbs train --list`)")
     if a.model not in MODELS: raise CLIError(f"unknown model '{a.model}'; choose from: {' '.join(model_names())}")
     with training_scope(MODELS[a.model].keras):  # several GPUs: mirrored
-        out = train_model(a.model, a.data, a.genres, a.epochs, a.out or Path('models')/a.model, a.seed, a.input, a.preset)
+        out = train_model(a.model, a.data, a.genres, a.epochs, a.out or Path('models')/a.model, a.seed, a.input, a.preset,
+                          protocol=a.protocol, split_dir=a.split_dir, progress=not a.quiet)
     cfg = json.loads((Path(out)/'config.json').read_text())
     print(f"saved {a.model} to {out} (genres: {' '.join(cfg['genres'])}; accuracy {cfg.get('metrics', {})})")
     return 0
@@ -237,7 +238,8 @@ def _reproduce_parser(sub):
     _common(r, 'dataset folder (GTZAN, Kaggle or FMA layout); default: the synthetic set')
     r.add_argument('--protocol', default='track', choices=['track', 'files', 'group', 'official', 'leaky'],
                    help="track split: by track stratified by genre (default); files: the split files in --split-dir; "
-                        "group: by artist; official: FMA's split; leaky: the papers' segment split (DSAE) beside the track split")
+                        "group: by artist; official: FMA's split; leaky: the DSAE rows on the papers' segment split, "
+                        "the other rows by track")
     r.add_argument('--split-dir', metavar='DIR', help='folder of split files for --protocol files')
     r.add_argument('--preset', default='quick', metavar='quick|full',
                    help='quick: minutes on 2 cores (default); full: the papers\' epochs (hours)')
@@ -260,6 +262,9 @@ def _train_parser(sub):
     t.add_argument('--epochs', type=int, help='training epochs (default: the preset\'s)')
     t.add_argument('--input', help='input representation where a model has a choice (logmel, raw, dsae, musicnn_mtt ...)')
     t.add_argument('--preset', default='quick', metavar='quick|full', help='windows per track, batch size ... (default quick)')
+    t.add_argument('--protocol', default='track', choices=['track', 'files', 'group', 'official'],
+                   help="the track split, as in `reproduce` (default track): the model trains on its training tracks")
+    t.add_argument('--split-dir', metavar='DIR', help='folder of split files for --protocol files')
     t.set_defaults(func=cmd_train)
 
 def _classify_parser(sub):
@@ -365,13 +370,12 @@ def main(argv=None, # arguments (default sys.argv[1:]: run as the `genre-nbs` co
     except _USER_ERRORS as e:
         print(f"genre-nbs: error: {e}", file=sys.stderr)
         return 2
-    except (ImportError, OSError) as e:  # --scheduler without dask installed, or a scheduler that cannot be reached
-        if getattr(a, 'scheduler', None) is None or os.environ.get('GENRE_NBS_DEBUG'): raise
-        print(f"genre-nbs: error: --scheduler {a.scheduler}: {e}", file=sys.stderr)
-        return 2
-    except Exception as e:  # not the input: a bug, or the machine (out of memory, disk full ...)
+    except Exception as e:
         if os.environ.get('GENRE_NBS_DEBUG'): raise
-        import traceback
+        if isinstance(e, (ImportError, OSError)) and getattr(a, 'scheduler', None) is not None:
+            print(f"genre-nbs: error: --scheduler {a.scheduler}: {e}", file=sys.stderr)  # no dask, or no scheduler there
+            return 2
+        import traceback  # not the input: a bug, or the machine (out of memory, disk full ...)
         traceback.print_exc(file=sys.stderr)
         print(f"genre-nbs: internal error: {type(e).__name__}: {e}", file=sys.stderr)
         return 1

@@ -12,7 +12,7 @@ import pandas as pd
 import keras
 from keras import layers, regularizers
 import functools, shutil, tempfile, time
-from .data import ModelFileError, check_audio, genre_labels, load_audio, scan_gtzan, shared_data_dir, write_json
+from .data import ClipTooShortError, ModelFileError, check_audio, genre_labels, load_audio, scan_gtzan, shared_data_dir, write_json
 from .features import logmel, HUANG_MEL, HUANG_WIN_S, extract_features, input_config
 from .metrics import (accuracy_ci, track_vote, classification_table, class_probabilities, plot_confusion, plot_prf,
                                plot_history, score_model)
@@ -140,7 +140,7 @@ def random_crops(X, # track arrays, time on the last axis (list or stacked array
     X = _as_tracks(X); out, idx = [], []
     for i, x in enumerate(X):
         T = x.shape[-1]
-        if T < win: raise ValueError(f"track {i} has {T} time steps, shorter than the window ({win})")
+        if T < win: raise ClipTooShortError(f"track {i} has {T} time steps, shorter than the window ({win})")
         for s in rng.integers(0, T - win + 1, size=n): out.append(x[..., s:s + win]); idx.append(i)
     return np.stack(out), np.array(idx)
 
@@ -153,7 +153,7 @@ def fixed_crops(X, # track arrays, time on the last axis
     X = _as_tracks(X); out, idx = [], []
     for i, x in enumerate(X):
         T = x.shape[-1]
-        if T < win: raise ValueError(f"track {i} has {T} time steps, shorter than the window ({win})")
+        if T < win: raise ClipTooShortError(f"track {i} has {T} time steps, shorter than the window ({win})")
         for s in range(0, T - win + 1, hop): out.append(x[..., s:s + win]); idx.append(i)
     return np.stack(out), np.array(idx)
 
@@ -309,7 +309,7 @@ def track_features(items, # audio paths, 1-D waveforms at input['sr'], or ready 
                 import librosa
                 y = librosa.resample(y, orig_sr=sr, target_sr=input['sr'])
         if len(y) < input['win_s'] * input['sr']:
-            raise ValueError(f"clip of {len(y) / input['sr']:.2f} s is shorter than one {input['win_s']} s window")
+            raise ClipTooShortError(f"clip of {len(y) / input['sr']:.2f} s is shorter than one {input['win_s']} s window")
         out.append(_logmel(y, input).astype(np.float32) if input['kind'] == 'logmel' else y.astype(np.float32))
     return out
 
@@ -382,7 +382,7 @@ class CNNPredictor(Predictor):
         W, _ = fixed_crops(X, self.model.input_shape[-2], cfg['hop'])
         dense = [l for l in self.model.layers if isinstance(l, keras.layers.Dense)]
         sub = keras.Model(self.model.inputs[0], dense[-2].output)
-        return keras.ops.convert_to_numpy(sub(W[..., None], training=False)).mean(0)
+        return _predict_batches(sub, W[..., None], 256).mean(0)  # 256 windows at a time: bounded memory
 
 register_model('cnn', inputs=('logmel', 'raw'), predictor=CNNPredictor, embedding='the penultimate dense layer');
 
@@ -627,13 +627,28 @@ def random_cnn(n_mels:int=64, # mel bands of the input log-mel
     model.trainable = False
     return model
 
+def _pieces_features(model, x, db_offset, db_scale, max_frames)->np.ndarray:
+    """The pooled features of one long track from its consecutive pieces: each block's max over the pieces' maxima and
+    its mean over the pieces' means, weighted by their lengths (equal to one pass but at the pieces' edges)."""
+    starts = list(range(0, x.shape[1], max_frames))
+    if x.shape[1] - starts[-1] < 8: starts.pop()  # a last sliver joins the piece before it
+    bounds = starts[1:] + [x.shape[1]]
+    F = np.stack([keras.ops.convert_to_numpy(model(((x[None, :, a:b, None] + db_offset) / db_scale).astype(np.float32),
+                                                   training=False))[0] for a, b in zip(starts, bounds)])
+    n = np.subtract(bounds, starts).astype(np.float64)[:, None]
+    widths = [l.filters for l in model.layers if isinstance(l, layers.Conv2D)]
+    out, o = [], 0
+    for w in widths: out += [F[:, o:o + w].max(0), (F[:, o + w:o + 2 * w] * n).sum(0) / n.sum()]; o += 2 * w
+    return np.concatenate(out).astype(np.float32)
+
 def random_cnn_features(model:keras.Model, # from random_cnn
                         X, # log-mel track arrays (n_mels, frames) in dB, any lengths
                         db_offset:float=40.0, # fixed scaling (x + db_offset) / db_scale of the dB values
                         db_scale:float=20.0,
                         batch_size:int=4, # tracks per forward pass (tracks of one length are batched)
+                        max_frames:int=5168, # longer tracks (60 s at hop 256) go through in pieces of this many frames
                        )->np.ndarray: # (n_tracks, n_features) float32
-    "Pooled random-CNN features of whole tracks."
+    "Pooled random-CNN features of whole tracks; memory bounded by `max_frames` however long a track is."
     X = _as_tracks(X)
     if not len(X): raise ValueError("no tracks to featurise")
     n_mels = model.input_shape[1]
@@ -641,7 +656,9 @@ def random_cnn_features(model:keras.Model, # from random_cnn
     if bad: raise ValueError(f"track {bad[0]} has shape {X[bad[0]].shape}; expected ({n_mels}, frames >= 8) log-mel")
     out = np.empty((len(X), model.output_shape[-1]), np.float32)
     by_len = {}
-    for i, x in enumerate(X): by_len.setdefault(x.shape[1], []).append(i)
+    for i, x in enumerate(X):
+        if x.shape[1] > max_frames: out[i] = _pieces_features(model, x, db_offset, db_scale, max_frames)
+        else: by_len.setdefault(x.shape[1], []).append(i)
     for idx in by_len.values():
         for s in range(0, len(idx), batch_size):
             b = idx[s:s + batch_size]
@@ -761,7 +778,8 @@ def run_random_cnn_family(ctx:RunContext, k:dict)->list:
     sc = score_model(P, {s: y[v] for s, v in m.items()}, trk, ctx.seed)
     figs = ctx.figures('random_cnn', sc, 'random-weight CNN features -> logistic regression: test tracks')
     return [result_row('random_cnn', 'logmel, whole clip (random weights + logreg)', ctx.protocol, sc,
-                       seconds=round(time.time() - t0, 1), figures=figs, **ctx.track_ids(trk),
+                       seconds=round(time.time() - t0, 1), figures=figs,
+                       **ctx.track_ids(dict(trk, train=np.r_[trk['train'], trk['valid']])),  # the head is refit on both
                        note=f"C = {r['sel']['C']} chosen on validation, then refit on train + validation")]
 
 register_family('random_cnn', run_random_cnn_family, models=('random_cnn',));

@@ -268,18 +268,20 @@ def _decode(p:Path, offset:float, duration:float|None)->tuple: # ((n, channels) 
                 y = np.multiply(f.read(n, dtype='int16', always_2d=True), _INT16_SCALE, dtype=np.float32)  # same bits, 2x faster
             else: y = f.read(n, dtype='float32', always_2d=True)
         return y, native
-    except AudioLoadError: raise
+    except (AudioLoadError, MemoryError): raise
     except Exception as e: sf_err = e  # not decodable by libsndfile: try audioread (ffmpeg/gstreamer/coreaudio)
+    transient = isinstance(sf_err, OSError)  # the system failed to read (libsndfile's own errors are RuntimeErrors)
     if p.suffix.lower() in _SF_NATIVE:  # libsndfile is the reference decoder of these: a failure means a broken file
-        raise AudioLoadError(p, f"not decodable as audio ({_sf_reason(sf_err)})") from sf_err
+        raise AudioLoadError(p, f"not decodable as audio ({_sf_reason(sf_err)})", transient) from sf_err
     try:
         import librosa
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             y, native = librosa.load(str(p), sr=None, mono=False, offset=offset, duration=duration, dtype=np.float32)
         return np.atleast_2d(y).T, int(native)
+    except MemoryError: raise
     except Exception as e2:
-        raise AudioLoadError(p, f"not decodable as audio ({_sf_reason(sf_err)})") from sf_err
+        raise AudioLoadError(p, f"not decodable as audio ({_sf_reason(sf_err)})", transient) from sf_err
 
 # %% ../nbs/00_data.ipynb #c5d7b6c4
 def load_audio(path, # audio file: wav, au, flac, ogg, mp3, ... (any rate, any channels, int or float PCM)
@@ -315,9 +317,12 @@ def _track_id(stem:str, genre:str)->str:
 
 def probe_audio(path, # audio file
                )->str|None: # None if decodable, else the reason it is not
-    "Cheap decodability check: open the file and decode its first 0.1 s."
+    """Cheap decodability check: open the file and decode its first 0.1 s. A read error of the system (`transient`)
+    raises: a scan must not drop a track that may read fine next time, or the split would change."""
     try: _precheck(Path(path)); y, _ = _decode(Path(path), 0.0, 0.1)
-    except AudioLoadError as e: return e.reason
+    except AudioLoadError as e:
+        if e.transient: raise
+        return e.reason
     if not y.size: return "no audio samples (empty or truncated file)"
     return None if np.isfinite(y).all() else "contains NaN/inf samples"
 

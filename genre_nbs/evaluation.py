@@ -21,8 +21,8 @@ from . import baselines, autoencoders, seq2seq, cnn, pretrained  # each declares
 from .autoencoders import dsae_tracks
 
 # %% auto #0
-__all__ = ['DATA_KNOBS', 'PRESETS', 'MODEL_NAMES', 'preset_knobs', 'run_figures_family', 'package_versions', 'results_markdown',
-           'plot_results', 'run_experiment', 'train_model', 'load_predictor']
+__all__ = ['DATA_KNOBS', 'PRESETS', 'MODEL_NAMES', 'REPORT_VERSION', 'preset_knobs', 'run_figures_family', 'package_versions',
+           'results_markdown', 'plot_results', 'run_experiment', 'train_model', 'load_predictor']
 
 # %% ../nbs/06_evaluation.ipynb #4206be4e
 DATA_KNOBS = {'quick': dict(n_per_genre=10, duration=30.0), 'full': dict(n_per_genre=10, duration=30.0),
@@ -130,7 +130,9 @@ def plot_results(rows:list, # result rows (run_experiment()['rows'])
     return save_figure(fig, path)
 
 # %% ../nbs/06_evaluation.ipynb #b9c44465
-def _config_key(cfg:dict)->str: return params_key(json.loads(json.dumps(cfg, default=json_default)))
+REPORT_VERSION = 2  # the rows' format: 2 adds each row's train / valid / test tracks (a --resume never mixes formats)
+
+def _config_key(cfg:dict)->str: return params_key(json.loads(json.dumps(dict(cfg, report_version=REPORT_VERSION), default=json_default)))
 
 def _select_families(models)->list:
     "Families to run: all, or those named (a family name or a model name it reports)."
@@ -139,6 +141,10 @@ def _select_families(models)->list:
     bad = [m for m in models if m not in FAMILIES and m not in MODELS]
     if bad: raise SettingError(f"unknown model or family {bad}; choose from {', '.join(sorted(set(FAMILIES) | set(MODELS)))}")
     return [f for f, fam in FAMILIES.items() if f in models or set(fam.models) & set(models)]
+
+def _check_seed(seed):
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SettingError(f"seed must be an integer >= 0, got {seed!r}")
 
 def _check_split(tracks, split):
     "Stop before any training if the split cannot give honest numbers: no train or test tracks, or a genre absent from train."
@@ -177,7 +183,8 @@ def _run_family(fam, ctx:RunContext, knobs:dict, run_file:Path, key:str, resume:
         status, err = 'ok', None
     except Exception as e:  # one broken family must not lose the others' results
         status, err = 'failed', f'{type(e).__name__}: {e}'
-        rows = [dict(model=fam.name, input=None, protocol=ctx.protocol, status='failed', error=err)]
+        rows = [dict(model=fam.name, input=None, protocol='leaky' if ctx.leaky and fam.leaky else ctx.protocol, status='failed',
+                     error=err, train_tracks=[], valid_tracks=[], test_tracks=[])]
     secs = round(time.time() - t0, 1)
     for r in rows:
         r.setdefault('status', status); r['family'] = fam.name
@@ -205,6 +212,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
     knobs = preset_knobs(preset)
     valid_protocols = ('track', 'files', 'group', 'official', 'leaky')
     if protocol not in valid_protocols: raise SettingError(f"unknown protocol {protocol!r}; choose from {', '.join(valid_protocols)}")
+    _check_seed(seed)
     families = _select_families(models)
     t_start = time.time()
     tracks, dataset = load_tracks(data, genres, **knobs['data'])
@@ -251,21 +259,27 @@ def train_model(name:str, # a declared model name (`MODEL_NAMES`)
                 preset:str='quick', # knobs (windows per track, batch size ...): see `preset_knobs`
                 cache_dir=None, # segment / feature cache (None: data/cache)
                 progress:bool=False, # progress bars while extracting features
+                protocol:str='track', # the track split, as `run_experiment`'s: 'track', 'files', 'group' or 'official'
+                split_dir=None, # folder of split files for protocol 'files'
                )->Path: # the model directory
-    "Train one model on the training tracks of a track split (validation tracks steer early stopping) and save it."
+    "Train one model on the training tracks of the report's split (validation tracks steer early stopping) and save it."
     if name not in MODELS or MODELS[name].train is None:
         raise SettingError(f"unknown model {name!r}; choose from {', '.join(n for n, s in MODELS.items() if s.train)}")
     spec, knobs = MODELS[name], preset_knobs(preset)
     inp = input or spec.inputs[0]
     if inp not in spec.inputs: raise SettingError(f"model {name!r} reads {' or '.join(spec.inputs)}, not {inp!r}")
     if epochs is not None and int(epochs) < 1: raise SettingError(f"epochs must be >= 1, got {epochs}")
+    _check_seed(seed)
     out = Path(out) if out is not None else Path('models')/name
     cache_dir = Path(cache_dir) if cache_dir is not None else Path(default_data_dir())/'cache'
+    if protocol == 'leaky': raise SettingError("protocol 'leaky' is the report's segment split of the DSAE rows; "
+                                               "a model is trained on a track split: 'track', 'files', 'group' or 'official'")
     tracks, dataset = load_tracks(data, genres, **knobs['data'])
-    split = split_tracks(tracks, 'track', seed=seed)
+    tracks, split = _split_dataset(tracks, protocol, split_dir, seed)  # the split `run_experiment` makes for these settings
     genres_found, y = genre_labels(tracks)
-    trained_on = dict(dataset=dataset['root'], kind=dataset['kind'], n_tracks=dataset['n_tracks'], seed=seed, preset=preset,
-                      split={s: int(n) for s, n in split.value_counts().items()})
+    trained_on = dict(dataset=_where(dataset['root']), kind=dataset['kind'], n_tracks=len(tracks), seed=seed, preset=preset,
+                      protocol=protocol, split={s: int(n) for s, n in split.value_counts().items()},
+                      test_tracks=sorted(tracks['track_id'][(split == 'test').to_numpy()]))
     reseed(seed)
     job = TrainJob(name, inp, tracks, split, genres_found, y, out, out.parent/f'{out.name}.ckpt', seed, epochs, knobs, cache_dir,
                    progress, trained_on)

@@ -150,6 +150,8 @@ class Predictor:
     def name(self)->str: return self.config['model']
     @property
     def genres(self)->list: return list(self.config['genres'])
+    @property
+    def sr(self)->int: return int(self.config.get('input', {}).get('sr', 22050)) # the rate the model reads audio at
     def __repr__(self): return f"{type(self).__name__}({self.name!r}, {len(self.genres)} genres, '{self.model_dir}')"
 
     def n_outputs(self)->int|None: return None  # classes the network outputs, when it has such an output

@@ -250,9 +250,15 @@ def musicnn_runner(model:str='MSD_musicnn', # one of MUSICNN_MODELS
 def musicnn_outputs(y, # mono audio
                     sr:int, # its sample rate
                     model:str='MSD_musicnn', # one of MUSICNN_MODELS
+                    keys=None, # the outputs to keep (None: all)
+                    batch_size:int=32, # patches per run of the network: memory stays bounded however long the clip
                    )->dict: # output name -> (n_patches, ...) numpy arrays
-    "Every output of a musicnn network for every 3 s patch of a clip."
-    return {k: np.asarray(v) for k, v in musicnn_runner(model)(musicnn_input(y, sr)).items()}
+    "The outputs (all, or `keys`) of a musicnn network for every 3 s patch of a clip, `batch_size` patches at a time."
+    X, run, out = musicnn_input(y, sr), musicnn_runner(model), {}
+    for i in range(0, len(X), batch_size):
+        o = run(X[i:i + batch_size])
+        for k in (keys or o): out.setdefault(k, []).append(np.asarray(o[k]))
+    return {k: np.concatenate(v) for k, v in out.items()}
 
 # %% ../nbs/05a_pretrained.ipynb #f17ce890
 def tag_clip(y, # mono audio
@@ -261,7 +267,7 @@ def tag_clip(y, # mono audio
              top:int|None=None, # keep the `top` most probable tags (None: all 50)
             )->dict: # tag -> probability, most probable first
     "A clip's tags: the taggram averaged over its patches."
-    p = musicnn_outputs(y, sr, model)['taggram'].mean(0)
+    p = musicnn_outputs(y, sr, model, keys=['taggram'])['taggram'].mean(0)
     order = np.argsort(-p, kind='stable')[:top]
     return {model_tags(model)[i]: round(float(p[i]), 6) for i in order}
 
@@ -274,7 +280,7 @@ def musicnn_embedding(y, # mono audio
                      )->np.ndarray: # 1-D float32, averaged over the clip's patches
     "A clip's musicnn embedding."
     if layer not in EMBEDDING_LAYERS: raise ValueError(f"layer must be one of {EMBEDDING_LAYERS}, got {layer!r}")
-    o = musicnn_outputs(y, sr, model)
+    o = musicnn_outputs(y, sr, model, keys=['penultimate'] if layer == 'penultimate' else ['max_pool', 'mean_pool'])
     z = o['penultimate'] if layer == 'penultimate' else np.concatenate([o['max_pool'], o['mean_pool']], axis=1)
     return z.mean(0).astype(np.float32)
 
@@ -284,7 +290,7 @@ def musicnn_features(y, # mono audio at 16 kHz
                      model:str='MSD_musicnn', # 'MSD_musicnn' or 'MTT_musicnn'
                     )->np.ndarray: # (1706,) float32: the penultimate (200) then the pooled (1506) embedding
     "Both embeddings of a clip in one vector: the function `extract_features` caches per file."
-    o = musicnn_outputs(y, sr, model)
+    o = musicnn_outputs(y, sr, model, keys=['penultimate', 'max_pool', 'mean_pool'])
     return np.concatenate([o['penultimate'], o['max_pool'], o['mean_pool']], axis=1).mean(0).astype(np.float32)
 
 def _layer(F:np.ndarray, layer:str)->np.ndarray: return F[:, :200] if layer == 'penultimate' else F[:, 200:]
@@ -345,7 +351,8 @@ def run_musicnn_family(ctx:RunContext, k:dict)->list:
         sc = score_model(P, {s: y[v] for s, v in m.items()}, trk, ctx.seed)
         figs = ctx.figures(f'{kind}', sc, f'{tagger} penultimate -> logistic regression: test tracks')
         rows.append(result_row('musicnn', f'{tagger} penultimate, whole clip (pretrained + logreg)', ctx.protocol, sc,
-                               seconds=round(time.time() - t0, 1), figures=figs, **ctx.track_ids(trk),
+                               seconds=round(time.time() - t0, 1), figures=figs,
+                               **ctx.track_ids(dict(trk, train=np.r_[trk['train'], trk['valid']])),  # refit on both
                                note=f"musicnn rows: C chosen on validation, then refit on train + validation"))
     return rows
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import keras
 from keras import layers, ops
-from .data import check_audio, fixed_windows, load_audio, make_segments, write_json
+from .data import ClipTooShortError, check_audio, fixed_windows, load_audio, make_segments, write_json
 from .features import logmel
 from .metrics import class_probabilities, plot_embedding, score_model
 from .training import training_key, fit_epochs, shuffled_epoch
@@ -34,7 +34,7 @@ def pool_audio(X, # (n, T) audio windows
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 2: raise ValueError(f"X must be (n_windows, n_samples), got shape {X.shape}")
     steps = X.shape[1] // (pool * frame)
-    if steps < 1: raise ValueError(f"windows of {X.shape[1]} samples are shorter than pool*frame = {pool*frame}")
+    if steps < 1: raise ClipTooShortError(f"windows of {X.shape[1]} samples are shorter than pool*frame = {pool*frame}")
     P = X[:, :steps * pool * frame].reshape(len(X), steps * frame, pool).mean(-1)
     return P.reshape(len(X), steps, frame)
 

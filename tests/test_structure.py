@@ -159,6 +159,8 @@ def test_notebook_is_committed_executed(nb):
     assert not errors, f"{nb.name}: cells {errors} hold an error"
     figures = [i for i, o in outs if 'image/png' in o.get('data', {}) or 'image/svg+xml' in o.get('data', {})]
     assert figures or nb.stem.startswith('00'), f"{nb.name} shows no figure inline"
+    bare = [i for i, o in outs if re.fullmatch(r'<Figure size [^>]*>', _text(o).strip()) and 'image/png' not in o.get('data', {})]
+    assert not bare, f"{nb.name}: cells {bare} show a figure's repr without its image"
 
 
 @pytest.mark.parametrize('nb', sorted(NBS.glob('*.ipynb')), ids=lambda p: p.stem)

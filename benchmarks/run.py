@@ -339,7 +339,7 @@ def report(res):
           + (f" Sections {', '.join(reused)} are kept from earlier runs (`benchmarks/results.json`; dates at the end)." if reused else ''),
           '']
     if busy:
-        L += [f"> **Note: the machine was busy** (load average above its {m['cpu_count']} cores): other jobs shared the CPU, so "
+        L += [f"> **Note: the machine was busy** (load average above its {m['cpu_count']} cores): other processes shared the CPU, so "
               "absolute seconds are inflated; ratios compare variants measured in the same run and are the figures to read.", '']
     L += ['Ratios are naive / ours (higher is better), each pair measured in the same process on the same clips. '
           'Every section runs in a fresh process; peak memory is the peak RSS (VmHWM / ru_maxrss) of that process, '

@@ -303,6 +303,8 @@ def train_autoencoder_job(job:TrainJob)->Path: # the model directory
 # %% ../nbs/03_autoencoders.ipynb #de8b4483
 class AutoencoderPredictor(Predictor):
     "A saved DSAE or autoencoder: the clip's DSAE chunks through the model, averaged over the clip."
+    @property
+    def max_seconds(self)->float: return self.config['input']['n_samples'] / self.config['input']['sr'] # the DSAE input
     def n_outputs(self):
         try: return int(self.model.get_layer('probs').output.shape[-1])
         except ValueError: return None  # an autoencoder without a head

@@ -388,6 +388,10 @@ def _hidden(model, X)->np.ndarray:
 class BaselinePredictor(Predictor):
     "A saved baseline: the clip's windows (or its Kaggle features) through the model, probabilities averaged."
     def _keras(self)->bool: return self.config.get('format') == 'keras'
+    @property
+    def max_seconds(self): return self.config['input'].get('duration') # Kaggle features of the first seconds, if so trained
+    @property
+    def blockwise(self)->bool: return self.config['input']['kind'] != 'kaggle' # features of a whole clip do not average
     def n_outputs(self): return int(self.model.output_shape[-1]) if self._keras() else None
     def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
         X = clip_inputs(y, sr, self.config['input'])

@@ -11,12 +11,12 @@ import numpy as np
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes would bury the progress bars
 os.environ.setdefault('TF_NUM_INTEROP_THREADS', '1')  # one TF op at a time: the same command gives the same bits
 from types import SimpleNamespace
-from .data import AUDIO_EXTS, AudioLoadError, GenreNbsError, ModelFileError, load_audio
+from .data import AUDIO_EXTS, AudioLoadError, GenreNbsError, ModelFileError, audio_blocks, load_audio
 
 # %% auto #0
-__all__ = ['PRETRAINED', 'EPILOG', 'NATIVE_NOISE', 'CLIError', 'audio_files', 'format_table', 'classify_files', 'embed_files',
-           'tag_files', 'write_embeddings', 'cmd_reproduce', 'cmd_train', 'cmd_classify', 'cmd_embed', 'cmd_tag',
-           'build_parser', 'filter_native_stderr', 'main']
+__all__ = ['BLOCK_S', 'PRETRAINED', 'EPILOG', 'NATIVE_NOISE', 'CLIError', 'audio_files', 'format_table', 'file_output',
+           'classify_files', 'embed_files', 'tag_files', 'write_embeddings', 'cmd_reproduce', 'cmd_train',
+           'cmd_classify', 'cmd_embed', 'cmd_tag', 'build_parser', 'filter_native_stderr', 'main']
 
 # %% ../nbs/07_cli.ipynb #3bd89784
 class CLIError(GenreNbsError):
@@ -46,12 +46,29 @@ def format_table(rows:list, # dicts with the same keys
     return '\n'.join('  '.join(v.ljust(w[i]) for i, v in enumerate(row)).rstrip() for row in cells)
 
 # %% ../nbs/07_cli.ipynb #9c24e9db
-def _each_clip(files, progress:bool, desc:str, sr:int):
-    "Yield (file, clip at `sr`, the rate the model reads, or None, error or None) with a progress bar on stderr."
+BLOCK_S = 300.0  # a long file is read 5 minutes at a time (`data.audio_blocks`): memory bounded however long it is
+
+def file_output(pred, # a Predictor (anything with .sr; .max_seconds and .blockwise optional)
+                path, # audio file
+                fn, # fn(clip, sr) -> 1-D array: pred.predict_proba, pred.embed ...
+               )->np.ndarray:
+    """`fn` of one file read at the model's rate: its first `max_seconds` only when the model reads no more, else block by
+    block (`BLOCK_S`), the blocks' outputs averaged by their length. A file shorter than two blocks is one block."""
+    cap = getattr(pred, 'max_seconds', None)
+    if cap is not None: return np.asarray(fn(load_audio(path, sr=pred.sr, duration=cap), pred.sr))
+    if not getattr(pred, 'blockwise', True): return np.asarray(fn(load_audio(path, sr=pred.sr), pred.sr))
+    total, n = 0.0, 0
+    for y in audio_blocks(path, pred.sr, BLOCK_S): total, n = total + np.asarray(fn(y, pred.sr), np.float64) * len(y), n + len(y)
+    return (total / n).astype(np.float32)
+
+def _each_file(files, progress:bool, desc:str, pred, fn):
+    "Yield (file, output or None, error or None) of every file, with a progress bar on stderr; only unreadable or too-short audio is an error."
     from tqdm import tqdm
     for f in tqdm(files, desc=desc, unit='file', disable=not progress, file=sys.stderr):
-        try: yield f, load_audio(f, sr=sr), None
+        try: yield f, file_output(pred, f, fn), None
         except AudioLoadError as e: yield f, None, e.reason
+        except ModelFileError: raise  # e.g. an embedding-only model: no file can be classified
+        except GenreNbsError as e: yield f, None, str(e)  # too short for the model; anything else raises
 
 def classify_files(model_dir, # model directory (train_model)
                    items, # files and folders
@@ -61,16 +78,10 @@ def classify_files(model_dir, # model directory (train_model)
     from genre_nbs.evaluation import load_predictor
     pred = load_predictor(model_dir)
     out = {'predictions': [], 'errors': []}
-    for f, y, err in _each_clip(audio_files(items), progress, 'classify', pred.sr):
-        if y is not None:
-            try:
-                p = pred.predict_proba(y, pred.sr)
-                out['predictions'].append({'file': str(f), 'genre': pred.genres[int(np.argmax(p))],
-                                           'probabilities': {g: round(float(v), 6) for g, v in zip(pred.genres, p)}})
-                continue
-            except ModelFileError: raise  # e.g. an embedding-only model: no file can be classified
-            except GenreNbsError as e: err = str(e)  # too short for the model: a skipped file; anything else raises
-        out['errors'].append({'file': str(f), 'error': err})
+    for f, p, err in _each_file(audio_files(items), progress, 'classify', pred, pred.predict_proba):
+        if err is not None: out['errors'].append({'file': str(f), 'error': err}); continue
+        out['predictions'].append({'file': str(f), 'genre': pred.genres[int(np.argmax(p))],
+                                   'probabilities': {g: round(float(v), 6) for g, v in zip(pred.genres, p)}})
     return out
 
 PRETRAINED = {'musicnn': 'MSD_musicnn', 'musicnn_mtt': 'MTT_musicnn'}  # embedders that need no training
@@ -93,11 +104,9 @@ def embed_files(model_dir, # model directory, or a pretrained embedder: 'musicnn
     "One embedding vector per readable file."
     pred = _embedder(model_dir, layer)
     files, vecs, errors = [], [], []
-    for f, y, err in _each_clip(audio_files(items), progress, 'embed', pred.sr):
-        if y is not None:
-            try: vecs.append(np.asarray(pred.embed(y, pred.sr), np.float32)); files.append(str(f)); continue
-            except GenreNbsError as e: err = str(e)  # too short for the model: a skipped file; anything else raises
-        errors.append({'file': str(f), 'error': err})
+    for f, v, err in _each_file(audio_files(items), progress, 'embed', pred, pred.embed):
+        if err is not None: errors.append({'file': str(f), 'error': err}); continue
+        vecs.append(np.asarray(v, np.float32)); files.append(str(f))
     X = np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)
     return files, X, errors
 
@@ -107,16 +116,15 @@ def tag_files(items, # files and folders
               progress:bool=True, # tqdm bar on stderr
              )->dict: # {'predictions': [{'file', 'tags': {tag: probability}}], 'errors': [...]}
     "musicnn's tags of every readable file, most probable first; unreadable files are listed under 'errors'."
-    from genre_nbs.pretrained import SR, tag_clip, checkpoint_dir
+    from genre_nbs.pretrained import SR, musicnn_outputs, top_tags, checkpoint_dir
     if model not in ('msd', 'mtt'): raise CLIError(f"--model must be msd or mtt, got '{model}'")
     tagger = f'{model.upper()}_musicnn'
     checkpoint_dir(tagger)  # the weights are installed, or one clear error before any file is read
+    taggram = lambda y, sr: musicnn_outputs(y, sr, tagger, keys=['taggram'])['taggram'].mean(0)
     out = {'predictions': [], 'errors': []}
-    for f, y, err in _each_clip(audio_files(items), progress, 'tag', SR):
-        if y is not None:
-            try: out['predictions'].append({'file': str(f), 'tags': tag_clip(y, SR, tagger, top)}); continue
-            except GenreNbsError as e: err = str(e)  # too short for the model: a skipped file; anything else raises
-        out['errors'].append({'file': str(f), 'error': err})
+    for f, p, err in _each_file(audio_files(items), progress, 'tag', SimpleNamespace(sr=SR), taggram):
+        if err is not None: out['errors'].append({'file': str(f), 'error': err}); continue
+        out['predictions'].append({'file': str(f), 'tags': top_tags(p, tagger, top)})
     return out
 
 def write_embeddings(path, # .npz or .csv

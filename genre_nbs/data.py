@@ -17,9 +17,9 @@ __all__ = ['GTZAN_GENRES', 'DSAE_GENRES', 'AUDIO_EXTS', 'CACHE_MAGIC', 'GTZAN_LA
            'SPLIT_PROTOCOLS', 'SEGMENT_KINDS', 'GenreNbsError', 'AudioLoadError', 'ClipTooShortError', 'DatasetError',
            'ModelFileError', 'SettingError', 'check_positive_int', 'check_audio', 'repo_root', 'default_data_dir',
            'shared_data_dir', 'atomic_write', 'clean_stale_tmp', 'json_default', 'write_json', 'save_figure',
-           'params_key', 'save_arrays', 'load_arrays', 'cached_array', 'load_audio', 'probe_audio', 'scan_gtzan',
-           'fma_path', 'scan_fma', 'read_split_dir', 'split_tracks', 'leaky_split', 'genre_labels', 'fixed_windows',
-           'random_windows', 'dsae_chunks', 'Segments', 'make_segments']
+           'params_key', 'save_arrays', 'load_arrays', 'cached_array', 'load_audio', 'audio_blocks', 'probe_audio',
+           'scan_gtzan', 'fma_path', 'scan_fma', 'read_split_dir', 'split_tracks', 'leaky_split', 'genre_labels',
+           'fixed_windows', 'random_windows', 'dsae_chunks', 'Segments', 'make_segments']
 
 # %% ../nbs/00_data.ipynb #56fe5004
 GTZAN_GENRES = ['blues','classical','country','disco','hiphop','jazz','metal','pop','reggae','rock']
@@ -304,6 +304,19 @@ def load_audio(path, # audio file: wav, au, flac, ogg, mp3, ... (any rate, any c
         import librosa
         y = librosa.resample(y, orig_sr=native, target_sr=sr, res_type='soxr_hq')
     return np.ascontiguousarray(y, dtype=np.float32)
+
+# %% ../nbs/00_data.ipynb #3d13df28
+def audio_blocks(path, # audio file (as `load_audio`)
+                 sr:int=22050, # target sample rate
+                 block_s:float=300.0, # seconds per block; the last block runs to the end (between 1 and 2 blocks long)
+                ): # yields 1-D float32 mono blocks at `sr`, consecutive
+    "A file as consecutive blocks, read one at a time, so that a long file is never in memory whole (one block if short)."
+    p = Path(path).expanduser()
+    _precheck(p)
+    try: total = sf.info(str(p)).duration
+    except Exception: total = None  # not a libsndfile format: the fallback decoder reads it whole
+    n = 1 if total is None else max(1, int(total // block_s))
+    for k in range(n): yield load_audio(p, sr, offset=k * block_s, duration=block_s if k < n - 1 else None)
 
 # %% ../nbs/00_data.ipynb #5fa8876b
 GTZAN_LAYOUTS = ('genres', 'Data/genres_original', 'genres_original', '.') # where genre folders are looked for, under root

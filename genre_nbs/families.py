@@ -152,6 +152,8 @@ class Predictor:
     def genres(self)->list: return list(self.config['genres'])
     @property
     def sr(self)->int: return int(self.config.get('input', {}).get('sr', 22050)) # the rate the model reads audio at
+    max_seconds = None # the model reads only a clip's first seconds (e.g. the DSAE's 27.2 s); None: all of it
+    blockwise = True # a long file may be read in blocks whose outputs are averaged, weighted by their length
     def __repr__(self): return f"{type(self).__name__}({self.name!r}, {len(self.genres)} genres, '{self.model_dir}')"
 
     def n_outputs(self)->int|None: return None  # classes the network outputs, when it has such an output

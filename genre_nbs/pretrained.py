@@ -22,7 +22,7 @@ __all__ = ['SR', 'FFT_SIZE', 'FFT_HOP', 'N_MELS', 'N_FRAMES', 'BN_EPS', 'MUSICNN
            'PORT_ATOL', 'EMBEDDING_LAYERS', 'MUSICNN_INPUTS', 'MusicnnNotInstalled', 'checkpoint_dir',
            'read_checkpoint', 'model_tags', 'musicnn_logmel', 'to_patches', 'musicnn_input', 'ReluBN', 'build_musicnn',
            'build_vgg', 'checkpoint_values', 'fused_values', 'load_musicnn', 'musicnn_runner', 'musicnn_outputs',
-           'tag_clip', 'musicnn_embedding', 'musicnn_features', 'clip_embeddings', 'train_musicnn_job',
+           'tag_clip', 'top_tags', 'musicnn_embedding', 'musicnn_features', 'clip_embeddings', 'train_musicnn_job',
            'MusicnnPredictor', 'run_musicnn_family', 'clip_embedding_table']
 
 # %% ../nbs/05a_pretrained.ipynb #a0041404
@@ -267,8 +267,14 @@ def tag_clip(y, # mono audio
              top:int|None=None, # keep the `top` most probable tags (None: all 50)
             )->dict: # tag -> probability, most probable first
     "A clip's tags: the taggram averaged over its patches."
-    p = musicnn_outputs(y, sr, model, keys=['taggram'])['taggram'].mean(0)
-    order = np.argsort(-p, kind='stable')[:top]
+    return top_tags(musicnn_outputs(y, sr, model, keys=['taggram'])['taggram'].mean(0), model, top)
+
+def top_tags(p, # (50,) tag probabilities of one clip
+             model:str='MSD_musicnn', # the network whose tags they are
+             top:int|None=None, # keep the `top` most probable (None: all 50)
+            )->dict: # tag -> probability, most probable first
+    "Name and sort a clip's tag probabilities."
+    order = np.argsort(-np.asarray(p), kind='stable')[:top]
     return {model_tags(model)[i]: round(float(p[i]), 6) for i in order}
 
 EMBEDDING_LAYERS = ('penultimate', 'pooled')

@@ -215,3 +215,23 @@ def test_exit_codes_tell_failures_from_bugs_and_bad_input(tiny, workdir, monkeyp
     assert main(['reproduce', '--data', str(tiny), '--quiet']) == 1
     err = capsys.readouterr().err
     assert 'Traceback' in err and 'internal error: ValueError: an internal bug' in err
+
+
+def test_long_files_are_read_in_blocks_at_the_models_rate(tmp_path, monkeypatch):
+    "A long file goes through a model block by block (outputs averaged by length); a model that reads only a clip's first seconds gets only those."
+    import genre_nbs.cli as C
+    from types import SimpleNamespace
+    rng = np.random.default_rng(0)
+    y = (0.3 * rng.standard_normal(int(7.5 * 16000))).astype(np.float32)
+    sf.write(tmp_path/'long.wav', y, 16000, subtype='FLOAT')
+    monkeypatch.setattr(C, 'BLOCK_S', 2.0)
+    seen = []
+    def fn(clip, sr): seen.append((len(clip), sr)); return np.array([clip.mean(), 1.0])
+    out = C.file_output(SimpleNamespace(sr=8000), tmp_path/'long.wav', fn)  # read at the model's rate: 8 kHz
+    assert [n for n, _ in seen] == [16000, 16000, 28000] and {s for _, s in seen} == {8000}
+    whole = C.load_audio(tmp_path/'long.wav', sr=8000)
+    assert abs(out[0] - whole.mean()) < 1e-3 and out[1] == 1.0  # the length-weighted mean of the blocks' outputs
+    seen.clear(); C.file_output(SimpleNamespace(sr=8000, max_seconds=1.5), tmp_path/'long.wav', fn)
+    assert seen == [(12000, 8000)]  # only the first 1.5 s are read
+    seen.clear(); C.file_output(SimpleNamespace(sr=8000, blockwise=False), tmp_path/'long.wav', fn)
+    assert seen == [(60000, 8000)]  # a whole-clip model reads the whole file

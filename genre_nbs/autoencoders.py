@@ -12,7 +12,7 @@ import keras
 from keras import layers
 import tensorflow as tf
 import shutil
-from .data import (DSAE_GENRES, Segments, make_segments, leaky_split, split_tracks, load_audio, AudioLoadError, ClipTooShortError,
+from .data import (DSAE_GENRES, Segments, make_segments, leaky_split, split_tracks, load_audio, AudioLoadError,
                             check_positive_int, genre_labels, write_json)
 from .features import DSAE_INPUT, clip_inputs, input_config, logmel
 from .metrics import (accuracy_ci, track_vote, classification_table, plot_confusion, plot_history,
@@ -303,8 +303,6 @@ def train_autoencoder_job(job:TrainJob)->Path: # the model directory
 # %% ../nbs/03_autoencoders.ipynb #de8b4483
 class AutoencoderPredictor(Predictor):
     "A saved DSAE or autoencoder: the clip's DSAE chunks through the model, averaged over the clip."
-    @property
-    def max_seconds(self)->float: return self.config['input']['n_samples'] / self.config['input']['sr'] # the DSAE input
     def n_outputs(self):
         try: return int(self.model.get_layer('probs').output.shape[-1])
         except ValueError: return None  # an autoencoder without a head
@@ -499,7 +497,9 @@ def logmel_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan)
         try: a = load_audio(p, sr=sr)
         except AudioLoadError as e:
             warnings.warn(f"skipping unreadable track '{p}': {e.reason}"); skipped.append((str(p), e.reason)); continue
-        if len(a) < n_samples: raise ClipTooShortError(f"track '{p}': {len(a)} samples, fewer than n_samples={n_samples}")
+        if len(a) < n_samples:  # too short: a skipped track, as in `make_segments`
+            reason = f"{len(a)} samples, fewer than n_samples={n_samples}"
+            warnings.warn(f"skipping track '{p}': {reason}"); skipped.append((str(p), reason)); continue
         X.append(logmel(a[:n_samples - n_samples % n_chunks].reshape(n_chunks, -1), sr=sr, n_mels=n_mels).mean(-1))
         y += [labels[i]] * n_chunks; trk += [i] * n_chunks
     if not X: raise ValueError(f"none of the {len(tracks)} tracks could be read")

@@ -32,9 +32,9 @@ from .families import (Predictor, RunContext, TrainJob, job_inputs, register_fam
 # %% auto #0
 __all__ = ['HUANG_FFNN_UNITS', 'KAGGLE_META_COLS', 'two_layer_net', 'ffnn_net', 'KerasClassifier', 'flatten', 'huang_svm',
            'huang_knn', 'ffnn_classifier', 'two_layer_classifier', 'latent_rf', 'latent_logreg', 'evaluate_on_codes',
-           'select_and_fit', 'final_test', 'huang_models', 'huang_table', 'huang_estimator', 'train_baseline_job',
-           'BaselinePredictor', 'run_kaggle_family', 'run_huang_family', 'load_kaggle_table', 'kaggle_models',
-           'kaggle_table_benchmark']
+           'select_and_fit', 'final_test', 'huang_models', 'huang_table', 'track_calibration_folds', 'huang_estimator',
+           'train_baseline_job', 'BaselinePredictor', 'run_kaggle_family', 'run_huang_family', 'load_kaggle_table',
+           'kaggle_models', 'kaggle_table_benchmark']
 
 # %% ../nbs/02_baselines.ipynb #26f9bce5
 HUANG_FFNN_UNITS = (2048, 1024, 512, 256, 128, 64)
@@ -147,10 +147,11 @@ def huang_svm(n_components:int=15, # principal components the SVM sees
               C:float=1.0, # SVM regularisation
               probability:bool=False, # calibrate probabilities for `predict_proba` (grid keys become svc__estimator__*)
               seed:int=0, # seed for the PCA
+              cv=None, # the calibration's folds: an int, or (train, test) index pairs (`track_calibration_folds`)
              )->Pipeline:
     "Huang's SVM: flatten -> StandardScaler -> PCA -> SVC(rbf, gamma='scale')."
     svc = SVC(C=C, kernel='rbf', gamma='scale')
-    if probability: svc = CalibratedClassifierCV(svc, ensemble=False)  # sklearn >= 1.9 replacement for probability=True
+    if probability: svc = CalibratedClassifierCV(svc, ensemble=False, cv=cv)  # sklearn >= 1.9 replacement for probability=True
     return Pipeline([('flat', flatten()), ('scale', StandardScaler()), ('pca', PCA(n_components, random_state=seed)),
                      ('svc', svc)])
 
@@ -326,6 +327,18 @@ def huang_table(inputs:dict, # representation name -> (n, ...) windows, e.g. {'r
                              test_lo=test.lo, test_hi=test.hi, fit_s=time.perf_counter() - t0))
     return pd.DataFrame(rows).set_index(['model', 'input'])
 
+# %% ../nbs/02_baselines.ipynb #6293c8e0
+def track_calibration_folds(y, # genre of each training window
+                            track, # its track
+                            k:int=5, # folds at most (fewer when a genre has fewer training tracks)
+                            seed:int=0, # shuffle seed
+                           )->list|None: # (train, test) index pairs, or None when a genre has a single track
+    "Folds for calibrating a classifier's probabilities in which every track's windows stay on one side."
+    y, track = np.asarray(y), np.asarray(track)
+    k = min(k, min(len(np.unique(track[y == c])) for c in np.unique(y)))
+    if k < 2: return None
+    return list(StratifiedGroupKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, track))
+
 # %% ../nbs/02_baselines.ipynb #ad6253b2
 def huang_estimator(name:str, # 'svm', 'knn', 'ffnn' or 'two_layer_nn'
                     epochs:int, # maximum epochs of the nets
@@ -334,10 +347,14 @@ def huang_estimator(name:str, # 'svm', 'knn', 'ffnn' or 'two_layer_nn'
                     n_min:int=0, # training windows of the rarest genre (the SVM calibrates from 10)
                     n_train:int=10**9, # training windows (caps the principal components and the neighbours)
                     checkpoint=None, # the nets' per-epoch training state folder
+                    groups:tuple|None=None, # (genre, track) of each training window: the SVM calibrates on folds of tracks
                    ): # unfitted sklearn-style estimator
     "One of Huang's baselines, or the DSAE paper's two-layer net, sized for the data."
     pcs = min(15, n_train)  # Huang's 15 principal components (fewer only on toy sets)
-    if name == 'svm': return huang_svm(pcs, probability=n_min >= 10, seed=seed)
+    if name == 'svm':
+        if groups is None: return huang_svm(pcs, probability=n_min >= 10, seed=seed)
+        folds = track_calibration_folds(*groups, seed=seed)
+        return huang_svm(pcs, probability=n_min >= 10 and folds is not None, seed=seed, cv=folds)
     if name == 'knn': return huang_knn(pcs, k=min(10, n_train), seed=seed)
     kw = dict(epochs=epochs, seed=seed, validation_data=valid, patience=max(3, epochs // 5), checkpoint=checkpoint)
     if name == 'ffnn': return ffnn_classifier(**kw)
@@ -349,13 +366,14 @@ def train_baseline_job(job:TrainJob)->Path: # the model directory
     "Train one baseline on the job's training windows and save it."
     icfg, k = input_config(job.input), job.knobs
     if icfg['kind'] == 'kaggle': icfg['duration'] = k['kaggle']['duration']  # features of the first seconds (None: whole clip)
-    X, yy, side = job_inputs(job, icfg)
+    X, yy, side, trk = job_inputs(job, icfg, with_track=True)
     m = {s: side == s for s in ('train', 'valid', 'test')}
     epochs = job.epochs or k['huang']['epochs']
     if job.name == 'rf': est = latent_rf(k['kaggle']['n_estimators'], seed=job.seed)
     elif job.name == 'logreg': est = latent_logreg()
     else: est = huang_estimator(job.name, epochs, job.seed, (X[m['valid']], yy[m['valid']]) if m['valid'].any() else None,
-                                n_min=np.bincount(yy[m['train']]).min(), n_train=int(m['train'].sum()), checkpoint=job.checkpoint)
+                                n_min=np.bincount(yy[m['train']]).min(), n_train=int(m['train'].sum()), checkpoint=job.checkpoint,
+                                groups=(yy[m['train']], trk[m['train']]))
     est.fit(X[m['train']], yy[m['train']])
     metrics = {s: float((class_probabilities(est, X[v], len(job.genres)).argmax(1) == yy[v]).mean()) for s, v in m.items() if v.any()}
     cfg = dict(model=job.name, input=icfg, trained_on=job.trained_on, metrics=metrics,
@@ -389,7 +407,8 @@ class BaselinePredictor(Predictor):
     "A saved baseline: the clip's windows (or its Kaggle features) through the model, probabilities averaged."
     def _keras(self)->bool: return self.config.get('format') == 'keras'
     @property
-    def max_seconds(self): return self.config['input'].get('duration') # Kaggle features of the first seconds, if so trained
+    def max_seconds(self): # Kaggle features of the first seconds if so trained; DSAE chunks: 27.2 s
+        return self.config['input'].get('duration') if self.config['input']['kind'] == 'kaggle' else super().max_seconds
     @property
     def blockwise(self)->bool: return self.config['input']['kind'] != 'kaggle' # features of a whole clip do not average
     def n_outputs(self): return int(self.model.output_shape[-1]) if self._keras() else None
@@ -446,7 +465,7 @@ def run_huang_family(ctx:RunContext, k:dict)->list:
             t0 = time.time()
             est = huang_estimator(name, k['epochs'], ctx.seed, (X[m['valid']], seg.y[m['valid']]) if m['valid'].any() else None,
                                   n_min=np.bincount(seg.y[m['train']]).min(), n_train=int(m['train'].sum()),
-                                  checkpoint=ctx.ckpt(f'{name}_{rep}'))
+                                  checkpoint=ctx.ckpt(f'{name}_{rep}'), groups=(seg.y[m['train']], seg.track[m['train']]))
             est.fit(X[m['train']], seg.y[m['train']])
             trk = {s: seg.track[v] for s, v in m.items()}
             sc = score_model({s: class_probabilities(est, X[v], nc) for s, v in m.items() if v.any()},

@@ -12,10 +12,11 @@ os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up 
 os.environ.setdefault('TF_NUM_INTEROP_THREADS', '1')  # one TF op at a time: the same command gives the same bits
 from types import SimpleNamespace
 from .data import AUDIO_EXTS, AudioLoadError, GenreNbsError, ModelFileError, audio_blocks, load_audio
+from .families import Predictor
 
 # %% auto #0
 __all__ = ['BLOCK_S', 'PRETRAINED', 'EPILOG', 'NATIVE_NOISE', 'CLIError', 'audio_files', 'format_table', 'file_output',
-           'classify_files', 'embed_files', 'tag_files', 'write_embeddings', 'cmd_reproduce', 'cmd_train',
+           'file_proba', 'classify_files', 'embed_files', 'tag_files', 'write_embeddings', 'cmd_reproduce', 'cmd_train',
            'cmd_classify', 'cmd_embed', 'cmd_tag', 'build_parser', 'filter_native_stderr', 'main']
 
 # %% ../nbs/07_cli.ipynb #3bd89784
@@ -53,22 +54,32 @@ def file_output(pred, # a Predictor (anything with .sr; .max_seconds and .blockw
                 fn, # fn(clip, sr) -> 1-D array: pred.predict_proba, pred.embed ...
                )->np.ndarray:
     """`fn` of one file read at the model's rate: its first `max_seconds` only when the model reads no more, else block by
-    block (`BLOCK_S`), the blocks' outputs averaged by their length. A file shorter than two blocks is one block."""
+    block (`BLOCK_S`), the blocks' outputs combined by `pred.combine` (default: their mean weighted by length). A file
+    shorter than two blocks is one block."""
     cap = getattr(pred, 'max_seconds', None)
     if cap is not None: return np.asarray(fn(load_audio(path, sr=pred.sr, duration=cap), pred.sr))
     if not getattr(pred, 'blockwise', True): return np.asarray(fn(load_audio(path, sr=pred.sr), pred.sr))
-    total, n = 0.0, 0
-    for y in audio_blocks(path, pred.sr, BLOCK_S): total, n = total + np.asarray(fn(y, pred.sr), np.float64) * len(y), n + len(y)
-    return (total / n).astype(np.float32)
+    outs, lengths = [], []
+    for y in audio_blocks(path, pred.sr, BLOCK_S): outs.append(np.asarray(fn(y, pred.sr))); lengths.append(len(y))
+    if len(outs) == 1: return outs[0]
+    combine = pred.combine if hasattr(pred, 'combine') else lambda o, n: Predictor.combine(pred, o, n)  # (the pretrained embedders)
+    return np.asarray(combine(np.stack(outs), lengths), np.float32)
 
-def _each_file(files, progress:bool, desc:str, pred, fn):
-    "Yield (file, output or None, error or None) of every file, with a progress bar on stderr; only unreadable or too-short audio is an error."
+def file_proba(pred, path)->np.ndarray: # (n_genres,) genre probabilities of one file
+    "A model's genre probabilities of a file; a model whose classifier sits on its embedding classifies the file's embedding."
+    if pred.head_on_embedding: return pred.proba_of_embedding(file_output(pred, path, pred.embed))
+    return file_output(pred, path, pred.predict_proba)
+
+def _each_file(files, progress:bool, desc:str, out_of):
+    "Yield (file, out_of(file) or None, error or None) of every file, with a progress bar on stderr; only unreadable or too-short audio is an error."
     from tqdm import tqdm
     for f in tqdm(files, desc=desc, unit='file', disable=not progress, file=sys.stderr):
-        try: yield f, file_output(pred, f, fn), None
-        except AudioLoadError as e: yield f, None, e.reason
+        out, err = None, None
+        try: out = out_of(f)
+        except AudioLoadError as e: err = e.reason
         except ModelFileError: raise  # e.g. an embedding-only model: no file can be classified
-        except GenreNbsError as e: yield f, None, str(e)  # too short for the model; anything else raises
+        except GenreNbsError as e: err = str(e)  # too short for the model; anything else raises
+        yield f, out, err
 
 def classify_files(model_dir, # model directory (train_model)
                    items, # files and folders
@@ -78,7 +89,7 @@ def classify_files(model_dir, # model directory (train_model)
     from genre_nbs.evaluation import load_predictor
     pred = load_predictor(model_dir)
     out = {'predictions': [], 'errors': []}
-    for f, p, err in _each_file(audio_files(items), progress, 'classify', pred, pred.predict_proba):
+    for f, p, err in _each_file(audio_files(items), progress, 'classify', lambda f: file_proba(pred, f)):
         if err is not None: out['errors'].append({'file': str(f), 'error': err}); continue
         out['predictions'].append({'file': str(f), 'genre': pred.genres[int(np.argmax(p))],
                                    'probabilities': {g: round(float(v), 6) for g, v in zip(pred.genres, p)}})
@@ -104,7 +115,7 @@ def embed_files(model_dir, # model directory, or a pretrained embedder: 'musicnn
     "One embedding vector per readable file."
     pred = _embedder(model_dir, layer)
     files, vecs, errors = [], [], []
-    for f, v, err in _each_file(audio_files(items), progress, 'embed', pred, pred.embed):
+    for f, v, err in _each_file(audio_files(items), progress, 'embed', lambda f: file_output(pred, f, pred.embed)):
         if err is not None: errors.append({'file': str(f), 'error': err}); continue
         vecs.append(np.asarray(v, np.float32)); files.append(str(f))
     X = np.stack(vecs) if vecs else np.zeros((0, 0), np.float32)
@@ -122,7 +133,7 @@ def tag_files(items, # files and folders
     checkpoint_dir(tagger)  # the weights are installed, or one clear error before any file is read
     taggram = lambda y, sr: musicnn_outputs(y, sr, tagger, keys=['taggram'])['taggram'].mean(0)
     out = {'predictions': [], 'errors': []}
-    for f, p, err in _each_file(audio_files(items), progress, 'tag', SimpleNamespace(sr=SR), taggram):
+    for f, p, err in _each_file(audio_files(items), progress, 'tag', lambda f: file_output(SimpleNamespace(sr=SR), f, taggram)):
         if err is not None: out['errors'].append({'file': str(f), 'error': err}); continue
         out['predictions'].append({'file': str(f), 'tags': top_tags(p, tagger, top)})
     return out

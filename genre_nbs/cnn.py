@@ -31,6 +31,12 @@ __all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'RANDOM_CNN', 'huan
            'crossval_linear_head', 'train_random_cnn_job', 'RandomCNNPredictor', 'run_random_cnn_family']
 
 # %% ../nbs/05_cnn.ipynb #44a799be
+class _Seeds:
+    "Seeds for the layers of one network, drawn in order from its seed: Glorot-uniform kernels and dropout masks."
+    def __init__(self, seed:int): self.seed, self.i = seed, 0
+    def next(self)->int: self.i += 1; return self.seed * 1000 + self.i
+    def init(self): return keras.initializers.GlorotUniform(seed=self.next())
+
 def _compile(model, lr):
     model.compile(keras.optimizers.Adam(lr), loss='categorical_crossentropy',
                   metrics=[keras.metrics.CategoricalAccuracy(name='accuracy')])
@@ -47,28 +53,28 @@ def huang_cnn(input_shape=(64, 173, 1), # (n_mels, n_frames, 1): 2 s of log-mel,
     "Huang et al.'s 3-block CNN on log-mel windows, compiled with Adam and categorical cross-entropy."
     if head not in ('flatten', 'gap', 'timepool'): raise ValueError(f"head must be 'flatten', 'gap' or 'timepool', got {head!r}")
     if len(input_shape) != 3: raise ValueError(f"input_shape must be (n_mels, n_frames, 1), got {input_shape}")
-    keras.utils.set_random_seed(seed)
+    s = _Seeds(seed)  # every layer seeded: equal seeds give equal weights, and the global random state is left alone
     reg = regularizers.l2(l2) if l2 else None
     inp = keras.Input(tuple(input_shape))
-    x = layers.Conv2D(width, (4, 4), activation='relu')(inp)
+    x = layers.Conv2D(width, (4, 4), activation='relu', kernel_initializer=s.init())(inp)
     x = layers.BatchNormalization()(x)
     x = layers.MaxPooling2D((2, 4))(x)
-    x = layers.Conv2D(width, (3, 5), activation='relu', kernel_regularizer=reg)(x)
+    x = layers.Conv2D(width, (3, 5), activation='relu', kernel_regularizer=reg, kernel_initializer=s.init())(x)
     x = layers.MaxPooling2D((2, 2))(x)
-    x = layers.Dropout(0.2)(x)
-    x = layers.Conv2D(width, (2, 2), activation='relu')(x)
+    x = layers.Dropout(0.2, seed=s.next())(x)
+    x = layers.Conv2D(width, (2, 2), activation='relu', kernel_initializer=s.init())(x)
     x = layers.BatchNormalization()(x)
     x = layers.MaxPooling2D((2, 2))(x)
-    x = layers.Dropout(0.2)(x)
+    x = layers.Dropout(0.2, seed=s.next())(x)
     if head == 'gap': x = layers.GlobalAveragePooling2D()(x)
     elif head == 'timepool':  # keep the (pooled) frequency axis, summarise time by its mean and max
         t = x.shape[2]
         x = layers.Flatten()(layers.Concatenate()([layers.AveragePooling2D((1, t))(x), layers.MaxPooling2D((1, t))(x)]))
     else: x = layers.Flatten()(x)
-    x = layers.Dense(64, activation='relu', kernel_regularizer=reg)(x)
-    x = layers.Dropout(0.5)(x)
-    x = layers.Dense(32, activation='relu', kernel_regularizer=reg)(x)
-    out = layers.Dense(n_classes, activation='softmax')(x)
+    x = layers.Dense(64, activation='relu', kernel_regularizer=reg, kernel_initializer=s.init())(x)
+    x = layers.Dropout(0.5, seed=s.next())(x)
+    x = layers.Dense(32, activation='relu', kernel_regularizer=reg, kernel_initializer=s.init())(x)
+    out = layers.Dense(n_classes, activation='softmax', kernel_initializer=s.init())(x)
     return _compile(keras.Model(inp, out, name='huang_cnn'), lr)
 
 # %% ../nbs/05_cnn.ipynb #0e15233d
@@ -82,25 +88,25 @@ def huang_cnn_raw(n_samples:int=44100, # samples per window (2 s at 22050 Hz)
                  )->keras.Model: # compiled model, softmax output
     "Huang's CNN mapped to 1-D for raw waveform windows: learned strided front end, then the three blocks along time."
     if n_samples < frame + 31 * stride: raise ValueError(f"n_samples={n_samples} too short for frame={frame}, stride={stride}")
-    keras.utils.set_random_seed(seed)
+    s = _Seeds(seed)  # every layer seeded: equal seeds give equal weights, and the global random state is left alone
     reg = regularizers.l2(l2) if l2 else None
     inp = keras.Input((n_samples, 1))
-    x = layers.Conv1D(64, frame, strides=stride, activation='relu')(inp)
-    x = layers.Conv1D(64, 4, activation='relu')(x)
+    x = layers.Conv1D(64, frame, strides=stride, activation='relu', kernel_initializer=s.init())(inp)
+    x = layers.Conv1D(64, 4, activation='relu', kernel_initializer=s.init())(x)
     x = layers.BatchNormalization()(x)
     x = layers.MaxPooling1D(4)(x)
-    x = layers.Conv1D(64, 5, activation='relu', kernel_regularizer=reg)(x)
+    x = layers.Conv1D(64, 5, activation='relu', kernel_regularizer=reg, kernel_initializer=s.init())(x)
     x = layers.MaxPooling1D(2)(x)
-    x = layers.Dropout(0.2)(x)
-    x = layers.Conv1D(64, 2, activation='relu')(x)
+    x = layers.Dropout(0.2, seed=s.next())(x)
+    x = layers.Conv1D(64, 2, activation='relu', kernel_initializer=s.init())(x)
     x = layers.BatchNormalization()(x)
     x = layers.MaxPooling1D(2)(x)
-    x = layers.Dropout(0.2)(x)
+    x = layers.Dropout(0.2, seed=s.next())(x)
     x = layers.Flatten()(x)
-    x = layers.Dense(64, activation='relu', kernel_regularizer=reg)(x)
-    x = layers.Dropout(0.5)(x)
-    x = layers.Dense(32, activation='relu', kernel_regularizer=reg)(x)
-    out = layers.Dense(n_classes, activation='softmax')(x)
+    x = layers.Dense(64, activation='relu', kernel_regularizer=reg, kernel_initializer=s.init())(x)
+    x = layers.Dropout(0.5, seed=s.next())(x)
+    x = layers.Dense(32, activation='relu', kernel_regularizer=reg, kernel_initializer=s.init())(x)
+    out = layers.Dense(n_classes, activation='softmax', kernel_initializer=s.init())(x)
     return _compile(keras.Model(inp, out, name='huang_cnn_raw'), lr)
 
 # %% ../nbs/05_cnn.ipynb #6ade5dd5
@@ -114,16 +120,16 @@ def usc_cnn(input_shape=(64, 173, 1), # (n_mels, n_frames, 1) mel-spectrogram ch
     "Our reading of the USC project's supervised CNN baseline: a plain conv/BN/ReLU/max-pool stack with global average pooling."
     if len(input_shape) != 3: raise ValueError(f"input_shape must be (n_mels, n_frames, 1), got {input_shape}")
     if min(input_shape[:2]) < 2 ** len(filters): raise ValueError(f"input {input_shape[:2]} too small for {len(filters)} pooling blocks")
-    keras.utils.set_random_seed(seed)
+    s = _Seeds(seed)  # every layer seeded: equal seeds give equal weights, and the global random state is left alone
     inp = keras.Input(tuple(input_shape)); x = inp
     for f in filters:
-        x = layers.Conv2D(f, 3, padding='same', use_bias=False)(x)
+        x = layers.Conv2D(f, 3, padding='same', use_bias=False, kernel_initializer=s.init())(x)
         x = layers.BatchNormalization()(x)
         x = layers.ReLU()(x)
         x = layers.MaxPooling2D(2)(x)
     x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(dropout)(x)
-    out = layers.Dense(n_classes, activation='softmax')(x)
+    x = layers.Dropout(dropout, seed=s.next())(x)
+    out = layers.Dense(n_classes, activation='softmax', kernel_initializer=s.init())(x)
     return _compile(keras.Model(inp, out, name='usc_cnn'), lr)
 
 # %% ../nbs/05_cnn.ipynb #0eae6b51
@@ -635,9 +641,11 @@ def _pieces_features(model, x, db_offset, db_scale, max_frames)->np.ndarray:
     bounds = starts[1:] + [x.shape[1]]
     F = np.stack([keras.ops.convert_to_numpy(model(((x[None, :, a:b, None] + db_offset) / db_scale).astype(np.float32),
                                                    training=False))[0] for a, b in zip(starts, bounds)])
-    n = np.subtract(bounds, starts).astype(np.float64)[:, None]
-    widths = [l.filters for l in model.layers if isinstance(l, layers.Conv2D)]
-    out, o = [], 0
+    return _combine_pooled(F, np.subtract(bounds, starts), [l.filters for l in model.layers if isinstance(l, layers.Conv2D)])
+
+def _combine_pooled(F, n, widths)->np.ndarray:
+    "Pooled features (max then mean of each block) of consecutive pieces of one track: max of maxima, mean of means by length."
+    n, out, o = np.asarray(n, np.float64)[:, None], [], 0
     for w in widths: out += [F[:, o:o + w].max(0), (F[:, o + w:o + 2 * w] * n).sum(0) / n.sum()]; o += 2 * w
     return np.concatenate(out).astype(np.float32)
 
@@ -759,8 +767,10 @@ class RandomCNNPredictor(Predictor):
         y = check_audio(y, sr); n_min = int(np.ceil(cfg['input']['win_s'] * sr))
         y = np.pad(y, (0, max(0, n_min - len(y))))  # a clip shorter than 2 s is padded, as for the window models
         return random_cnn_features(self.model, track_features([y], cfg['input'], sr), cfg['db_offset'], cfg['db_scale'])[0]
-    def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
-        return self.full_proba(self.head.predict_proba(self.embed(y, sr)[None]), self.head.classes_)[0]
+    def predict_proba(self, y, sr:int)->np.ndarray: return self.proba_of_embedding(self.embed(y, sr)) # (n_genres,)
+    head_on_embedding = True
+    def combine(self, outputs, lengths)->np.ndarray: # a long file's blocks: max of the maxima, weighted mean of the means
+        return _combine_pooled(np.asarray(outputs), lengths, [l.filters for l in self.model.layers if isinstance(l, layers.Conv2D)])
 
 register_model('random_cnn', inputs=('logmel',), train=train_random_cnn_job, predictor=RandomCNNPredictor,
                embedding='the 640 pooled features of the random net');

@@ -274,6 +274,8 @@ def train_model(name:str, # a declared model name (`MODEL_NAMES`)
     cache_dir = Path(cache_dir) if cache_dir is not None else Path(default_data_dir())/'cache'
     if protocol == 'leaky': raise SettingError("protocol 'leaky' is the report's segment split of the DSAE rows; "
                                                "a model is trained on a track split: 'track', 'files', 'group' or 'official'")
+    if protocol not in ('track', 'files', 'group', 'official'):
+        raise SettingError(f"unknown protocol {protocol!r}; choose from track, files, group, official")
     tracks, dataset = load_tracks(data, genres, **knobs['data'])
     tracks, split = _split_dataset(tracks, protocol, split_dir, seed)  # the split `run_experiment` makes for these settings
     genres_found, y = genre_labels(tracks)

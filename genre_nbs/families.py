@@ -152,8 +152,20 @@ class Predictor:
     def genres(self)->list: return list(self.config['genres'])
     @property
     def sr(self)->int: return int(self.config.get('input', {}).get('sr', 22050)) # the rate the model reads audio at
-    max_seconds = None # the model reads only a clip's first seconds (e.g. the DSAE's 27.2 s); None: all of it
-    blockwise = True # a long file may be read in blocks whose outputs are averaged, weighted by their length
+    @property
+    def max_seconds(self)->float|None: # the model reads only a clip's first seconds (DSAE chunks: 27.2 s); None: all
+        i = self.config.get('input', {})
+        return i['n_samples'] / i['sr'] if i.get('kind') == 'dsae' else None
+    blockwise = True # a long file may be read in blocks whose outputs are combined (`combine`)
+    head_on_embedding = False # predict_proba is a classifier on `embed`: a long file's blocks are combined before it
+
+    def combine(self, outputs, # (n_blocks, d) outputs of consecutive blocks of one file (probabilities or embeddings)
+                lengths, # (n_blocks,) their lengths in samples
+               )->np.ndarray: # (d,) the file's output
+        "One output for a file read in blocks: their mean weighted by length."
+        return (np.asarray(outputs, np.float64) * np.asarray(lengths, np.float64)[:, None]).sum(0) / np.sum(lengths)
+    def proba_of_embedding(self, z)->np.ndarray: # (n_genres,) genre probabilities of a clip's embedding `z`
+        return self.full_proba(self.head.predict_proba(np.asarray(z)[None]), self.head.classes_)[0]
     def __repr__(self): return f"{type(self).__name__}({self.name!r}, {len(self.genres)} genres, '{self.model_dir}')"
 
     def n_outputs(self)->int|None: return None  # classes the network outputs, when it has such an output
@@ -212,18 +224,19 @@ class TrainJob:
 # %% ../nbs/01d_families.ipynb #80abcb71
 def job_inputs(job:TrainJob, # the training job
                icfg:dict|None=None, # its input preset (default: `features.input_config(job.input)`)
-              )->tuple: # (X, y, side): inputs, genre index and side of every window (or clip)
+               with_track:bool=False, # also return the track (row position) of every window
+              )->tuple: # (X, y, side[, track]): inputs, genre index, side (and track) of every window (or clip)
     "The inputs of a window model: Kaggle features per clip, or DSAE chunks / raw / log-mel windows at random offsets."
     icfg, tracks = icfg or input_config(job.input), job.tracks
     if icfg['kind'] == 'kaggle':
         X, idx = kaggle_matrix(tracks, icfg.get('duration'), job.cache_dir)
-        return X, job.y[idx], job.sides[idx]
+        return (X, job.y[idx], job.sides[idx]) + ((idx,) if with_track else ())
     seg = make_segments(tracks, 'dsae' if icfg['kind'] == 'dsae' else 'random', win_s=icfg.get('win_s', 2.0),
                         n_random=job.knobs['huang']['n_random'], seed=job.seed, cache_dir=job.cache_dir, progress=job.progress)
     X = seg.X
     if icfg['kind'] == 'logmel':
         X = batch_transform(X, logmel, sr=22050, n_mels=icfg['n_mels'], n_fft=icfg['n_fft'], hop_length=icfg['hop_length'])
-    return X, seg.y, job.sides[seg.track]
+    return (X, seg.y, job.sides[seg.track]) + ((seg.track,) if with_track else ())
 
 # %% ../nbs/01d_families.ipynb #cfb2df51
 PRESET_NAMES = ('quick', 'full', 'tiny')

@@ -335,8 +335,9 @@ class MusicnnPredictor(Predictor):
     def embed(self, y, sr:int)->np.ndarray:
         i = self.config['input']
         return musicnn_embedding(y, sr, i['tagger'], i['layer'])
-    def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
-        return class_probabilities(self.model, self.embed(y, sr)[None], len(self.genres))[0]
+    head_on_embedding = True # the logistic regression is the model
+    def proba_of_embedding(self, z)->np.ndarray: return class_probabilities(self.model, np.asarray(z)[None], len(self.genres))[0]
+    def predict_proba(self, y, sr:int)->np.ndarray: return self.proba_of_embedding(self.embed(y, sr)) # (n_genres,)
 
 register_model('musicnn', inputs=tuple(MUSICNN_INPUTS), train=train_musicnn_job, predictor=MusicnnPredictor, keras=False,
                embedding="the MSD network's 200-d penultimate layer, averaged over 3 s patches");
@@ -367,11 +368,14 @@ register_family('musicnn', run_musicnn_family, models=('musicnn',), keras=False)
 # %% ../nbs/05a_pretrained.ipynb #ca2d33c5
 def clip_embedding_table(predictors:dict, # name -> a Predictor (anything with .embed(y, sr))
                          paths, # audio files
-                         sr:int=22050, # the rate they are read at
+                         sr:int=22050, # the rate for predictors that declare none
                         )->dict: # name -> (n_files, d) embeddings, rows in `paths` order
-    "Every file embedded by every predictor (each file read once)."
+    "Every file embedded by every predictor, read once at each rate the predictors read (`Predictor.sr`; else `sr`)."
     out = {k: [] for k in predictors}
     for p in paths:
-        y = load_audio(p, sr=sr)
-        for k, pr in predictors.items(): out[k].append(np.asarray(pr.embed(y, sr), np.float32))
+        clips = {}
+        for k, pr in predictors.items():
+            r = getattr(pr, 'sr', sr)
+            if r not in clips: clips[r] = load_audio(p, sr=r)
+            out[k].append(np.asarray(pr.embed(clips[r], r), np.float32))
     return {k: np.stack(v) for k, v in out.items()}

@@ -405,9 +405,10 @@ class LatentPredictor(Predictor):
     "A saved USC latent model: the mean code of the clip's windows, and the genre head on it when there is one."
     needs_input = False # the input preset is the model's own (config['input'], always written)
     def embed(self, y, sr:int)->np.ndarray: return np.asarray(embed_clip(self.model, self.config, y, sr), np.float32)
+    head_on_embedding = True
     def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
         if self.head is None: return super().predict_proba(y, sr)  # EmbeddingOnlyError
-        return self.full_proba(self.head.predict_proba(self.embed(y, sr)[None]), self.head.classes_)[0]
+        return self.proba_of_embedding(self.embed(y, sr))
 
 _CODES = {'seq2seq_gru': 'the final GRU state', 'seq2seq_lstm': 'the final LSTM state',
           'beta_vae': 'the mean of the frames\' posterior means', 'wavenet': 'the mean penultimate activations'}
@@ -529,7 +530,7 @@ def train_latent_job(job:TrainJob)->Path: # the model directory
         shutil.copytree(res['model_dir'], job.out)
     p = LatentPredictor(*load_model_dir(job.out), job.out)
     tr = np.flatnonzero(job.sides == 'train')
-    Z = np.stack([p.embed(load_audio(job.tracks['path'][i], sr=22050), 22050) for i in tr])
+    Z = np.stack([p.embed(load_audio(job.tracks['path'][i], sr=p.sr), p.sr) for i in tr])  # read at the model's rate, as the CLI does
     save_head(job.out, latent_rf(seed=job.seed).fit(Z, job.y[tr]))
     update_model_config(job.out, trained_on=job.trained_on, train_seconds=round(time.time() - job.started, 1),
                         metrics=dict(rf_test=res['rf_test'], logreg_test=res['logreg_test'],

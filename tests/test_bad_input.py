@@ -567,4 +567,5 @@ def test_zz_summary(capsys):
     with capsys.disabled():
         print(f"\n[issue 9] bad inputs tried: {TALLY['tried']}, handled cleanly: {TALLY['clean']}"
               + (f"; not clean: {TALLY['failures']}" if TALLY['failures'] else ''))
-    assert TALLY['clean'] == TALLY['tried'], TALLY['failures']  # every bad input tried in this file was handled cleanly
+    if not TALLY['tried']: pytest.skip('no bad input was tried (this test ran without the others of its file)')
+    assert TALLY['clean'] == TALLY['tried'], TALLY['failures']

@@ -218,20 +218,26 @@ def test_exit_codes_tell_failures_from_bugs_and_bad_input(tiny, workdir, monkeyp
 
 
 def test_long_files_are_read_in_blocks_at_the_models_rate(tmp_path, monkeypatch):
-    "A long file goes through a model block by block (outputs averaged by length); a model that reads only a clip's first seconds gets only those."
+    "A long file goes through a model block by block, outputs combined by length; a model that reads only a clip's first seconds gets only those."
     import genre_nbs.cli as C
     from types import SimpleNamespace
-    rng = np.random.default_rng(0)
-    y = (0.3 * rng.standard_normal(int(7.5 * 16000))).astype(np.float32)
-    sf.write(tmp_path/'long.wav', y, 16000, subtype='FLOAT')
+    from genre_nbs.families import Predictor
+    level = np.repeat([0.1, 0.2, 0.3], [32000, 32000, 56000]).astype(np.float32)  # 2 s, 2 s, 3.5 s at 16 kHz
+    sf.write(tmp_path/'long.wav', level, 16000, subtype='FLOAT')
     monkeypatch.setattr(C, 'BLOCK_S', 2.0)
     seen = []
-    def fn(clip, sr): seen.append((len(clip), sr)); return np.array([clip.mean(), 1.0])
+    def fn(clip, sr): seen.append((len(clip), sr)); return np.array([np.median(clip), 1.0])
     out = C.file_output(SimpleNamespace(sr=8000), tmp_path/'long.wav', fn)  # read at the model's rate: 8 kHz
     assert [n for n, _ in seen] == [16000, 16000, 28000] and {s for _, s in seen} == {8000}
-    whole = C.load_audio(tmp_path/'long.wav', sr=8000)
-    assert abs(out[0] - whole.mean()) < 1e-3 and out[1] == 1.0  # the length-weighted mean of the blocks' outputs
+    assert abs(out[0] - (2 * 0.1 + 2 * 0.2 + 3.5 * 0.3) / 7.5) < 1e-4 and out[1] == 1.0  # weighted by length (0.22, not 0.2)
     seen.clear(); C.file_output(SimpleNamespace(sr=8000, max_seconds=1.5), tmp_path/'long.wav', fn)
     assert seen == [(12000, 8000)]  # only the first 1.5 s are read
     seen.clear(); C.file_output(SimpleNamespace(sr=8000, blockwise=False), tmp_path/'long.wav', fn)
     assert seen == [(60000, 8000)]  # a whole-clip model reads the whole file
+    class HeadOnEmbedding(Predictor):  # a classifier on the clip's embedding sees the file's combined embedding, once
+        needs_input, head_on_embedding = False, True
+        def embed(self, y, sr): return np.array([np.median(y)])
+        def proba_of_embedding(self, z): seen.append(float(z[0])); return np.array([z[0], 1 - z[0]])
+    seen.clear()
+    p = C.file_proba(HeadOnEmbedding(None, {'model': 'dsae', 'genres': ['a', 'b']}, tmp_path), tmp_path/'long.wav')
+    assert len(seen) == 1 and abs(seen[0] - 0.22) < 1e-4 and abs(p[0] - 0.22) < 1e-4

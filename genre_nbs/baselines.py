@@ -143,6 +143,7 @@ def flatten()->FunctionTransformer: # pipeline step (n, ...) -> (n, features)
     "A pipeline step that flattens each sample (e.g. a 64x173 log-mel window) into one row."
     return FunctionTransformer(_flat)
 
+# %% ../nbs/02_baselines.ipynb #faffd010
 def huang_svm(n_components:int=15, # principal components the SVM sees
               C:float=1.0, # SVM regularisation
               probability:bool=False, # calibrate probabilities for `predict_proba` (grid keys become svc__estimator__*)

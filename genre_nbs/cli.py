@@ -81,6 +81,7 @@ def _each_file(files, progress:bool, desc:str, out_of):
         except GenreNbsError as e: err = str(e)  # too short for the model; anything else raises
         yield f, out, err
 
+# %% ../nbs/07_cli.ipynb #7f164191
 def classify_files(model_dir, # model directory (train_model)
                    items, # files and folders
                    progress:bool=True, # tqdm bar on stderr

@@ -42,6 +42,7 @@ def _compile(model, lr):
                   metrics=[keras.metrics.CategoricalAccuracy(name='accuracy')])
     return model
 
+# %% ../nbs/05_cnn.ipynb #c38f50ee
 def huang_cnn(input_shape=(64, 173, 1), # (n_mels, n_frames, 1): 2 s of log-mel, 64 mels, hop 256
               n_classes:int=10, # number of genres
               l2:float=0.04, # L2 weight on conv 2 and the dense layers (Huang: 0.04)
@@ -633,6 +634,7 @@ def random_cnn(n_mels:int=64, # mel bands of the input log-mel
     model.trainable = False
     return model
 
+# %% ../nbs/05_cnn.ipynb #171e50ad
 def _pieces_features(model, x, db_offset, db_scale, max_frames)->np.ndarray:
     """The pooled features of one long track from its consecutive pieces: each block's max over the pieces' maxima and
     its mean over the pieces' means, weighted by their lengths (equal to one pass but at the pieces' edges)."""
@@ -649,6 +651,7 @@ def _combine_pooled(F, n, widths)->np.ndarray:
     for w in widths: out += [F[:, o:o + w].max(0), (F[:, o + w:o + 2 * w] * n).sum(0) / n.sum()]; o += 2 * w
     return np.concatenate(out).astype(np.float32)
 
+# %% ../nbs/05_cnn.ipynb #b89a5458
 def random_cnn_features(model:keras.Model, # from random_cnn
                         X, # log-mel track arrays (n_mels, frames) in dB, any lengths
                         db_offset:float=40.0, # fixed scaling (x + db_offset) / db_scale of the dB values

@@ -251,6 +251,7 @@ def _precheck(p:Path):
     except OSError as e:  # the system could not read it (permissions, I/O): may work next time
         raise AudioLoadError(p, f"cannot be read: {e.strerror or e}", transient=True) from e
 
+# %% ../nbs/00_data.ipynb #0eba4059
 _INT16_SCALE = np.float32(1 / 32768)
 
 def _decode(p:Path, offset:float, duration:float|None)->tuple: # ((n, channels) float32, native sr)

@@ -289,6 +289,7 @@ def train_model(name:str, # a declared model name (`MODEL_NAMES`)
     shutil.rmtree(job.checkpoint, ignore_errors=True)  # saved: the per-epoch state has done its job
     return path
 
+# %% ../nbs/06_evaluation.ipynb #26195f08
 def load_predictor(model_dir, # a directory written by train_model (or any family's save function)
                   )->Predictor:
     "Load a model directory for classification and embedding; `ModelFileError` if it is not a genre_nbs model."

@@ -17,8 +17,8 @@ from .metrics import plot_confusion, plot_prf
 # %% auto #0
 __all__ = ['MODELS', 'CONFIG_VERSION', 'PRESET_NAMES', 'KNOBS', 'PAPER_RESULTS', 'FAMILIES', 'ModelSpec', 'register_model',
            'model_names', 'save_model_dir', 'load_model_dir', 'save_head', 'load_head', 'update_model_config',
-           'EmbeddingOnlyError', 'Predictor', 'TrainJob', 'job_inputs', 'register_knobs', 'register_paper_result',
-           'paper_result', 'Family', 'register_family', 'RunContext', 'result_row']
+           'EmbeddingOnlyError', 'ClipReading', 'Predictor', 'TrainJob', 'job_inputs', 'register_knobs',
+           'register_paper_result', 'paper_result', 'Family', 'register_family', 'RunContext', 'result_row']
 
 # %% ../nbs/01d_families.ipynb #930c6ddc
 @dataclass
@@ -139,17 +139,8 @@ def update_model_config(model_dir, # a model directory
 class EmbeddingOnlyError(ModelFileError):
     "The model has no genre head (e.g. the vanilla autoencoder): it can embed but not classify."
 
-class Predictor:
-    "A saved genre_nbs model ready for new audio: `.predict_proba(y, sr)` and `.embed(y, sr)` of one clip."
-    needs_input = True # config.json must describe the input
-    needs_head = False # head.joblib must be there
-    def __init__(self, model, config:dict, model_dir, head=None):
-        self.model, self.config, self.model_dir, self.head = model, config, Path(model_dir), head
-        self._check()
-    @property
-    def name(self)->str: return self.config['model']
-    @property
-    def genres(self)->list: return list(self.config['genres'])
+class ClipReading:
+    "How a model reads audio (part of every `Predictor`): its rate, how much of a clip, how a long file's blocks combine."
     @property
     def sr(self)->int: return int(self.config.get('input', {}).get('sr', 22050)) # the rate the model reads audio at
     @property
@@ -166,6 +157,19 @@ class Predictor:
         return (np.asarray(outputs, np.float64) * np.asarray(lengths, np.float64)[:, None]).sum(0) / np.sum(lengths)
     def proba_of_embedding(self, z)->np.ndarray: # (n_genres,) genre probabilities of a clip's embedding `z`
         return self.full_proba(self.head.predict_proba(np.asarray(z)[None]), self.head.classes_)[0]
+
+# %% ../nbs/01d_families.ipynb #fb55997d
+class Predictor(ClipReading):
+    "A saved genre_nbs model ready for new audio: `.predict_proba(y, sr)` and `.embed(y, sr)` of one clip."
+    needs_input = True # config.json must describe the input
+    needs_head = False # head.joblib must be there
+    def __init__(self, model, config:dict, model_dir, head=None):
+        self.model, self.config, self.model_dir, self.head = model, config, Path(model_dir), head
+        self._check()
+    @property
+    def name(self)->str: return self.config['model']
+    @property
+    def genres(self)->list: return list(self.config['genres'])
     def __repr__(self): return f"{type(self).__name__}({self.name!r}, {len(self.genres)} genres, '{self.model_dir}')"
 
     def n_outputs(self)->int|None: return None  # classes the network outputs, when it has such an output
@@ -329,6 +333,7 @@ class RunContext:
         plot_prf(sc['_true'], sc['_pred'], self.genres, path=self.out/f'{stem}_prf.png', title=title)
         return [f'{stem}_confusion.png', f'{stem}_prf.png']
 
+# %% ../nbs/01d_families.ipynb #585229eb
 def result_row(model:str, # model name
                input:str, # what it read, as the table shows it
                protocol:str, # the split's protocol

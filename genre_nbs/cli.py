@@ -11,7 +11,7 @@ import numpy as np
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes would bury the progress bars
 os.environ.setdefault('TF_NUM_INTEROP_THREADS', '1')  # one TF op at a time: the same command gives the same bits
 from types import SimpleNamespace
-from .data import AUDIO_EXTS, AudioLoadError, GenreNbsError, ModelFileError, audio_blocks, load_audio
+from .data import AUDIO_EXTS, SPLIT_PROTOCOLS, AudioLoadError, GenreNbsError, ModelFileError, audio_blocks, load_audio
 from .families import Predictor
 
 # %% auto #0
@@ -256,7 +256,7 @@ def _reproduce_parser(sub):
     r = _sub(sub, 'reproduce', 'train and evaluate every model; write results.md, results.json and figures',
              'Train and evaluate every model family on one dataset and write the report.', EPILOG)
     _common(r, 'dataset folder (GTZAN, Kaggle or FMA layout); default: the synthetic set')
-    r.add_argument('--protocol', default='track', choices=['track', 'files', 'group', 'official', 'leaky'],
+    r.add_argument('--protocol', default='track', choices=[*SPLIT_PROTOCOLS, 'leaky'],
                    help="track split: by track stratified by genre (default); files: the split files in --split-dir; "
                         "group: by artist; official: FMA's split; leaky: the DSAE rows on the papers' segment split, "
                         "the other rows by track")
@@ -282,7 +282,7 @@ def _train_parser(sub):
     t.add_argument('--epochs', type=int, help='training epochs (default: the preset\'s)')
     t.add_argument('--input', help='input representation where a model has a choice (logmel, raw, dsae, musicnn_mtt ...)')
     t.add_argument('--preset', default='quick', metavar='quick|full', help='windows per track, batch size ... (default quick)')
-    t.add_argument('--protocol', default='track', choices=['track', 'files', 'group', 'official'],
+    t.add_argument('--protocol', default='track', choices=list(SPLIT_PROTOCOLS),
                    help="the track split, as in `reproduce` (default track): the model trains on its training tracks")
     t.add_argument('--split-dir', metavar='DIR', help='folder of split files for --protocol files')
     t.set_defaults(func=cmd_train)

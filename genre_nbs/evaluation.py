@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
-from .data import (DatasetError, ModelFileError, SettingError, genre_labels, make_segments, params_key, repo_root, split_tracks,
+from .data import (DatasetError, ModelFileError, SettingError, SPLIT_PROTOCOLS, genre_labels, make_segments, params_key, repo_root, split_tracks,
                             default_data_dir, atomic_write, write_json, json_default, clean_stale_tmp, save_figure)
 from .synthetic import load_tracks
 from .features import plot_genre_spectrograms
@@ -210,7 +210,7 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
                   )->dict: # {'rows', 'config', 'dataset', 'versions', 'timings', 'paths'}
     "Train and evaluate every model family on one dataset and split; write results.md, results.json and the figures."
     knobs = preset_knobs(preset)
-    valid_protocols = ('track', 'files', 'group', 'official', 'leaky')
+    valid_protocols = SPLIT_PROTOCOLS + ('leaky',)
     if protocol not in valid_protocols: raise SettingError(f"unknown protocol {protocol!r}; choose from {', '.join(valid_protocols)}")
     _check_seed(seed)
     families = _select_families(models)
@@ -274,8 +274,8 @@ def train_model(name:str, # a declared model name (`MODEL_NAMES`)
     cache_dir = Path(cache_dir) if cache_dir is not None else Path(default_data_dir())/'cache'
     if protocol == 'leaky': raise SettingError("protocol 'leaky' is the report's segment split of the DSAE rows; "
                                                "a model is trained on a track split: 'track', 'files', 'group' or 'official'")
-    if protocol not in ('track', 'files', 'group', 'official'):
-        raise SettingError(f"unknown protocol {protocol!r}; choose from track, files, group, official")
+    if protocol not in SPLIT_PROTOCOLS:
+        raise SettingError(f"unknown protocol {protocol!r}; choose from {', '.join(SPLIT_PROTOCOLS)}")
     tracks, dataset = load_tracks(data, genres, **knobs['data'])
     tracks, split = _split_dataset(tracks, protocol, split_dir, seed)  # the split `run_experiment` makes for these settings
     genres_found, y = genre_labels(tracks)

@@ -19,14 +19,15 @@ from .metrics import (accuracy_ci, track_vote, classification_table, plot_confus
                                plot_embedding_pair, save_figure)
 from .training import training_key, fit_epochs, shuffled_epoch
 from .families import (Predictor, RunContext, TrainJob, job_inputs, load_model_dir, register_family,
-                                register_knobs, register_model, register_paper_result, result_row, save_model_dir)
+                                model_row, register_knobs, register_model, register_paper_result, result_row, save_model_dir)
 from .baselines import two_layer_classifier
 
 # %% auto #0
-__all__ = ['HISTORY_KEYS', 'compile_dsae', 'build_dsae', 'build_autoencoder', 'encode', 'logits', 'predict_proba', 'standardize',
-           'reconstruct', 'reconstruction_mse', 'fit_dsae', 'toy_segments', 'attach_head', 'save_dsae',
+__all__ = ['HISTORY_KEYS', 'DSAE_ROWS', 'compile_dsae', 'build_dsae', 'build_autoencoder', 'encode', 'logits', 'predict_proba',
+           'standardize', 'reconstruct', 'reconstruction_mse', 'fit_dsae', 'toy_segments', 'attach_head', 'save_dsae',
            'train_autoencoder_job', 'AutoencoderPredictor', 'dsae_splits', 'run_dsae_experiment', 'table1',
-           'gamma_sweep', 'plot_gamma_sweep', 'logmel_segments', 'dsae_tracks', 'dsae_report_split', 'run_dsae_family']
+           'gamma_sweep', 'plot_gamma_sweep', 'logmel_segments', 'dsae_tracks', 'dsae_report_split', 'dsae_test_study',
+           'run_dsae_family']
 
 # %% ../nbs/03_autoencoders.ipynb #5d09f1e9
 def _dense(units, activation, seed, i, name):
@@ -271,34 +272,36 @@ def save_dsae(model, # trained DSAE, autoencoder or probe model
              )->Path: # the model directory
     "Save with `save_model_dir`: model.keras + config.json (model name, genres, input, sizes, settings)."
     outs = set(model.output_names)
-    name = 'dsae' if {'recon', 'probs'} <= outs else 'ae'  # 'ae': vanilla autoencoder, or one with a probe head
+    name = 'dsae' if {'recon', 'probs'} <= outs else 'ae_probe' if 'probs' in outs else 'ae'  # ae_probe: a head on the frozen code
     cfg = dict(model=name, keras_name=model.name, input=dict(DSAE_INPUT if input is None else input),
                n_in=int(model.input_shape[-1]), code_dim=int(model.get_layer('code').units), **config)
     if 'probs' in outs and len(genres) != model.get_layer('logits').units:
         raise ValueError(f"{len(genres)} genres given but the model has {model.get_layer('logits').units} outputs")
     return save_model_dir(out_dir, cfg, genres, keras_model=model)
 
-register_model('ae', inputs=('dsae',), embedding='the 64-d code')  # the names saved models carry;
-register_model('dsae', inputs=('dsae',), embedding='the 64-d code');  # their trainer and predictor follow below
-
 # %% ../nbs/03_autoencoders.ipynb #d109d177
 def train_autoencoder_job(job:TrainJob)->Path: # the model directory
-    "Train the DSAE (or the vanilla autoencoder) on the job's training chunks and save it."
+    "Train the DSAE, the vanilla autoencoder, or the autoencoder and a head on its frozen code on the job's chunks; save it."
     X, yy, side = job_inputs(job)
-    m = {s: side == s for s in ('train', 'valid', 'test')}
-    kd = job.knobs['dsae']; ep = job.epochs or kd['epochs']
+    tr, va, kd = side == 'train', side == 'valid', job.knobs['dsae']
+    ckpt = Path(job.checkpoint or job.out.parent/f'{job.out.name}.ckpt')
+    ep = job.epochs or kd['epochs']; fit = dict(epochs=ep, batch_size=kd['batch_size'], seed=job.seed)
     if job.name == 'dsae':
         net = build_dsae(X.shape[1], len(job.genres), gamma=kd['gamma'], lr=kd['lr'], seed=job.seed)
-        fit_dsae(net, X[m['train']], yy[m['train']], X[m['valid']], yy[m['valid']], epochs=ep, batch_size=kd['batch_size'],
-                 seed=job.seed, checkpoint=job.checkpoint)
-        metrics = {s: float((predict_proba(net, X[v]).argmax(1) == yy[v]).mean()) for s, v in m.items() if v.any()}
+        hist = fit_dsae(net, X[tr], yy[tr], X[va], yy[va], checkpoint=ckpt, **fit)
     else:
         net = build_autoencoder(X.shape[1], lr=kd['lr'], seed=job.seed)
-        fit_dsae(net, X[m['train']], None, X[m['valid']], None, epochs=ep, batch_size=kd['batch_size'], seed=job.seed,
-                 checkpoint=job.checkpoint)
-        metrics = {}
-    return save_dsae(net, job.out, job.genres, input=input_config(job.input), epochs=ep, seed=job.seed, gamma=kd['gamma'], lr=kd['lr'],
-                     trained_on=job.trained_on, metrics=metrics, train_seconds=round(time.time() - job.started, 1))
+        hist = fit_dsae(net, X[tr], None, X[va], None, checkpoint=ckpt/'ae' if job.name == 'ae_probe' else ckpt, **fit)
+        if job.name == 'ae_probe':  # the DSAE's softmax head, trained on the frozen code
+            net = attach_head(net, len(job.genres), lr=1e-3, seed=job.seed)
+            hist = fit_dsae(net, X[tr], yy[tr], X[va], yy[va], adapt=False, checkpoint=ckpt/'probe', **fit)
+    cfg = dict(epochs=ep, seed=job.seed, gamma=kd['gamma'], lr=kd['lr'], trained_on=job.trained_on,
+               train_seconds=round(time.time() - job.started, 1))
+    if job.name != 'ae':
+        cfg['metrics'] = {s: float((predict_proba(net, X[v]).argmax(1) == yy[v]).mean()) for s, v in (('train', tr), ('valid', va)) if v.any()}
+        cfg['history'] = {k: [float(x) for x in hist[k]] for k in ('accuracy', 'val_accuracy') if k in hist}
+    cfg['label'] = 'dsae chunks (frozen AE code + head)' if job.name == 'ae_probe' else 'dsae chunks'
+    return save_dsae(net, job.out, job.genres, input=input_config(job.input), **cfg)
 
 # %% ../nbs/03_autoencoders.ipynb #de8b4483
 class AutoencoderPredictor(Predictor):
@@ -307,12 +310,15 @@ class AutoencoderPredictor(Predictor):
         try: return int(self.model.get_layer('probs').output.shape[-1])
         except ValueError: return None  # an autoencoder without a head
     def _chunks(self, y, sr): X = clip_inputs(y, sr, self.config['input']); return X.reshape(len(X), -1)
+    def window_proba(self, y, sr:int)->np.ndarray|None: # (n_chunks, n_genres); None: the vanilla autoencoder
+        return None if self.name == 'ae' else predict_proba(self.model, self._chunks(y, sr))
     def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
         if self.name == 'ae': return super().predict_proba(y, sr)  # EmbeddingOnlyError
-        return predict_proba(self.model, self._chunks(y, sr)).mean(0)
+        return self.window_proba(y, sr).mean(0)
     def embed(self, y, sr:int)->np.ndarray: return encode(self.model, self._chunks(y, sr)).mean(0) # the mean 64-d code
 
-for _name in ('ae', 'dsae'): register_model(_name, train=train_autoencoder_job, predictor=AutoencoderPredictor)
+for _name, _what in (('dsae', 'the 64-d code'), ('ae', 'the 64-d code'), ('ae_probe', "the frozen autoencoder's 64-d code")):
+    register_model(_name, inputs=('dsae',), train=train_autoencoder_job, predictor=AutoencoderPredictor, embedding=_what)
 
 # %% ../nbs/03_autoencoders.ipynb #7d761414
 def dsae_splits(segs:Segments, # segments (make_segments(kind='dsae') or any Segments)
@@ -536,29 +542,55 @@ def dsae_report_split(ctx:RunContext)->tuple: # (tracks, split, 'DSAE 4 genres' 
     keep = ctx.tracks['genre'].isin(set(tr['genre'])).to_numpy()
     return tr, pd.Series(np.asarray(ctx.split, dtype=object)[keep]), subset
 
-def run_dsae_family(ctx:RunContext, k:dict)->list:
-    """The DSAE paper's Table 1 (two-layer NN, DSAE, vanilla AE + head), trained on the report's training tracks of its
-    four genres and scored on its test tracks; under `--protocol leaky`, on the paper's segment-level split instead."""
-    tr, split, subset = dsae_report_split(ctx)
-    segs = make_segments(tr, kind='dsae', cache_dir=ctx.cache_dir, progress=False)
-    protocol, stem = ('leaky', 'dsae_leaky') if ctx.leaky else (ctx.protocol, 'dsae')
-    work = ctx.work/stem
-    t0 = time.time()
-    res = run_dsae_experiment(tr, protocol=protocol, gamma=k['gamma'], epochs=k['epochs'], seed=ctx.seed, out_dir=work,
-                              batch_size=k['batch_size'], lr=k['lr'], segments=segs, checkpoint=ctx.checkpoint,
-                              split=None if ctx.leaky else split)
-    moves = {'confusion_dsae.png': f'{stem}_confusion.png', 'fig3_accuracy.png': f'{stem}_accuracy.png',
-             'fig5_codes_pca.png': f'{stem}_codes_pca.png', 'fig6_logits_pca.png': f'{stem}_logits_pca.png'}
+def _dsae_leaky_rows(ctx:RunContext, k:dict)->list:
+    "The paper's Table 1 on its segment-level split (`--protocol leaky`): segments of one track in train and test."
+    tr, _, subset = dsae_report_split(ctx)
+    segs, work, t0 = make_segments(tr, kind='dsae', cache_dir=ctx.cache_dir, progress=False), ctx.work/'dsae_leaky', time.time()
+    res = run_dsae_experiment(tr, protocol='leaky', gamma=k['gamma'], epochs=k['epochs'], seed=ctx.seed, out_dir=work,
+                              batch_size=k['batch_size'], lr=k['lr'], segments=segs, checkpoint=ctx.checkpoint)
+    moves = {'confusion_dsae.png': 'dsae_leaky_confusion.png', 'fig3_accuracy.png': 'dsae_leaky_accuracy.png',
+             'fig5_codes_pca.png': 'dsae_leaky_codes_pca.png', 'fig6_logits_pca.png': 'dsae_leaky_logits_pca.png'}
     figs = []
     for a, b in moves.items():
         if (work/a).exists(): shutil.copyfile(work/a, ctx.out/b); figs.append(b)
-    rows = _dsae_rows(res, protocol, subset, {'two_layer_nn': 'two_layer_nn', 'dsae': 'dsae', 'ae_probe': 'ae'},
+    rows = _dsae_rows(res, 'leaky', subset, {'two_layer_nn': 'two_layer_nn', 'dsae': 'dsae', 'ae_probe': 'ae_probe'},
                       round(time.time() - t0, 1))
     for r in rows:
         r.update(figures=figs, **ctx.track_ids(res['tracks'], tr))
-        if r['model'] == 'ae': r['input'] = 'dsae chunks (frozen AE code + head)'
-        if ctx.leaky: r['note'] = '; '.join(filter(None, [r.get('note'), "leaky: the paper's segment-level split puts "
-                                                           "segments of one track in train and test"]))
+        if r['model'] == 'ae_probe': r['input'] = 'dsae chunks (frozen AE code + head)'
+        r['note'] = '; '.join(filter(None, [r.get('note'), "leaky: the paper's segment-level split puts segments of one "
+                                            "track in train and test"]))
+    return rows
+
+# %% ../nbs/03_autoencoders.ipynb #a7d5e1c2
+DSAE_ROWS = (('two_layer_nn', 'dsae'), ('dsae', 'dsae'), ('ae_probe', 'dsae'))  # the paper's Table 1: (model, input)
+
+def dsae_test_study(ctx:RunContext)->tuple: # (figure names, extra columns of the DSAE's row)
+    """The paper's Figures 5 and 6 and its Table 2 from the report's saved DSAE and vanilla-AE probe, on the test segments
+    of its four genres; and the DSAE's reconstruction MSE beside that of predicting the training mean."""
+    tr, split, _ = dsae_report_split(ctx)
+    dsae, cfg = load_model_dir(ctx.model_dir('dsae', 'dsae')); probe, _ = load_model_dir(ctx.model_dir('ae_probe', 'dsae'))
+    te = make_segments(tr[(split == 'test').to_numpy()].reset_index(drop=True), kind='dsae', cache_dir=ctx.cache_dir,
+                       progress=False, genres=cfg['genres'])  # labels in the model's genre order, whichever genres are tested
+    nc = len(te.genres)
+    plot_embedding_pair(encode(probe, te.X), encode(dsae, te.X), te.y, te.genres, path=ctx.out/'dsae_codes_pca.png',
+                        suptitle='64-d codes, test segments, PCA')
+    plot_embedding_pair(logits(probe, te.X), logits(dsae, te.X), te.y, te.genres, path=ctx.out/'dsae_logits_pca.png',
+                        titles=('vanilla AE + head on frozen code', 'DSAE'), suptitle=f'{nc}-d logits, test segments, PCA')
+    t2 = classification_table(te.y, predict_proba(dsae, te.X).argmax(1), te.genres)  # Table 2: over test segments
+    extra = dict(recon_mse=reconstruction_mse(dsae, te.X), recon_mse_of_mean=float(np.mean(standardize(dsae, te.X)**2)),
+                 table2=t2.round(4).reset_index().to_dict(orient='list'))
+    return ['dsae_codes_pca.png', 'dsae_logits_pca.png'], extra
+
+def run_dsae_family(ctx:RunContext, k:dict)->list:
+    """The DSAE paper's Table 1 (two-layer NN, DSAE, vanilla AE + head): each model trained by its trainer on the report's
+    training tracks of the four genres and scored on its test tracks, then the paper's figures from the saved models;
+    under `--protocol leaky`, the paper's segment-level split instead."""
+    if ctx.leaky: return _dsae_leaky_rows(ctx, k)
+    rows = [model_row(ctx, name, inp) for name, inp in DSAE_ROWS]
+    figs, extra = dsae_test_study(ctx)
+    next(r for r in rows if r['model'] == 'dsae').update(extra)
+    for r in rows: r['figures'] = r['figures'] + figs
     return rows
 
 # %% ../nbs/03_autoencoders.ipynb #bbb51a89
@@ -567,4 +599,4 @@ register_paper_result('dsae', 'dsae chunks', 0.653, _SAWHNEY + "; Patakula et al
 register_paper_result('two_layer_nn', 'dsae chunks', 0.364, _SAWHNEY)
 register_knobs('dsae', quick=dict(epochs=40, batch_size=64, lr=1e-3, gamma=0.9),
                full=dict(epochs=200, batch_size=512, lr=1e-4, gamma=0.9), tiny=dict(epochs=2, batch_size=64, lr=1e-3, gamma=0.9))
-register_family('dsae', run_dsae_family, models=('two_layer_nn', 'dsae', 'ae'), knobs='dsae', leaky=True);
+register_family('dsae', run_dsae_family, models=('two_layer_nn', 'dsae', 'ae', 'ae_probe'), knobs='dsae', leaky=True);

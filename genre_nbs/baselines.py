@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_baselines.ipynb #dcf8028d
 from __future__ import annotations
-import os, tempfile, time
+import functools, tempfile, time
 from collections import Counter
 from pathlib import Path
 import numpy as np
@@ -23,18 +23,17 @@ from sklearn.model_selection import (GridSearchCV, ParameterGrid, PredefinedSpli
                                      StratifiedGroupKFold, cross_validate, train_test_split)
 from sklearn.utils.validation import check_is_fitted
 from .data import read_split_dir, shared_data_dir, make_segments
-from .features import HUANG_MEL, HUANG_WIN_S, batch_transform, clip_inputs, input_config, kaggle_matrix, logmel
-from .metrics import accuracy_ci, class_probabilities, score_model
+from .features import HUANG_MEL, HUANG_WIN_S, batch_transform, clip_inputs, input_config, logmel
+from .metrics import accuracy_ci, class_probabilities
 from .training import training_key, fit_epochs, shuffled_epoch
-from .families import (Predictor, RunContext, TrainJob, job_inputs, register_family, register_knobs,
-                                register_model, result_row, save_model_dir, MODELS)
+from .families import Predictor, TrainJob, job_inputs, register_knobs, register_model, save_model_dir, MODELS
 
 # %% auto #0
 __all__ = ['HUANG_FFNN_UNITS', 'KAGGLE_META_COLS', 'two_layer_net', 'ffnn_net', 'KerasClassifier', 'flatten', 'huang_svm',
            'huang_knn', 'ffnn_classifier', 'two_layer_classifier', 'latent_rf', 'latent_logreg', 'evaluate_on_codes',
            'select_and_fit', 'final_test', 'huang_models', 'huang_table', 'track_calibration_folds', 'huang_estimator',
-           'train_baseline_job', 'BaselinePredictor', 'run_kaggle_family', 'run_huang_family', 'load_kaggle_table',
-           'kaggle_models', 'kaggle_table_benchmark']
+           'train_baseline_job', 'BaselinePredictor', 'huang_rows', 'load_kaggle_table', 'kaggle_models',
+           'kaggle_table_benchmark']
 
 # %% ../nbs/02_baselines.ipynb #26f9bce5
 HUANG_FFNN_UNITS = (2048, 1024, 512, 256, 128, 64)
@@ -368,9 +367,12 @@ def train_baseline_job(job:TrainJob)->Path: # the model directory
     icfg, k = input_config(job.input), job.knobs
     if icfg['kind'] == 'kaggle': icfg['duration'] = k['kaggle']['duration']  # features of the first seconds (None: whole clip)
     X, yy, side, trk = job_inputs(job, icfg, with_track=True)
-    m = {s: side == s for s in ('train', 'valid', 'test')}
+    m = {s: side == s for s in ('train', 'valid')}  # a job has no test track
     epochs = job.epochs or k['huang']['epochs']
     if job.name == 'rf': est = latent_rf(k['kaggle']['n_estimators'], seed=job.seed)
+    elif icfg['kind'] == 'dsae':  # the DSAE paper's two-layer baseline, trained as its DSAE is (03_autoencoders' `dsae` knobs)
+        kd = k['dsae']; epochs = job.epochs or kd['epochs']
+        est = two_layer_classifier(epochs=epochs, batch_size=kd['batch_size'], lr=kd['lr'], seed=job.seed, checkpoint=job.checkpoint)
     elif job.name == 'logreg': est = latent_logreg()
     else: est = huang_estimator(job.name, epochs, job.seed, (X[m['valid']], yy[m['valid']]) if m['valid'].any() else None,
                                 n_min=np.bincount(yy[m['train']]).min(), n_train=int(m['train'].sum()), checkpoint=job.checkpoint,
@@ -379,6 +381,10 @@ def train_baseline_job(job:TrainJob)->Path: # the model directory
     metrics = {s: float((class_probabilities(est, X[v], len(job.genres)).argmax(1) == yy[v]).mean()) for s, v in m.items() if v.any()}
     cfg = dict(model=job.name, input=icfg, trained_on=job.trained_on, metrics=metrics,
                train_seconds=round(time.time() - job.started, 1), epochs=epochs)
+    if icfg['kind'] == 'dsae': cfg['label'] = 'dsae chunks'
+    if icfg['kind'] == 'kaggle':
+        cfg['label'] = 'kaggle features'
+        if icfg['duration']: cfg['note'] = f"Kaggle features from the first {icfg['duration']:g} s of each clip (preset)"
     if isinstance(est, KerasClassifier):
         return save_model_dir(job.out, dict(cfg, classes=[int(c) for c in est.classes_]), job.genres, keras_model=est.model_)
     return save_model_dir(job.out, cfg, job.genres, sk_model=est)
@@ -413,11 +419,11 @@ class BaselinePredictor(Predictor):
     @property
     def blockwise(self)->bool: return self.config['input']['kind'] != 'kaggle' # features of a whole clip do not average
     def n_outputs(self): return int(self.model.output_shape[-1]) if self._keras() else None
-    def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
+    def window_proba(self, y, sr:int)->np.ndarray: # (n_windows, n_genres): each window of the clip (Kaggle: the clip)
         X = clip_inputs(y, sr, self.config['input'])
-        if not self._keras(): return class_probabilities(self.model, X, len(self.genres)).mean(0)
-        P = _batched(lambda x: self.model(x, training=False), X)
-        return self.full_proba(P, self.config['classes']).mean(0)
+        if not self._keras(): return class_probabilities(self.model, X, len(self.genres))
+        return self.full_proba(_batched(lambda x: self.model(x, training=False), X), self.config['classes'])
+    def predict_proba(self, y, sr:int)->np.ndarray: return self.window_proba(y, sr).mean(0) # (n_genres,)
     def embed(self, y, sr:int)->np.ndarray: # last hidden layer, principal components, or the features
         X = clip_inputs(y, sr, self.config['input'])
         if self._keras(): return _hidden(self.model, X).mean(0)
@@ -425,55 +431,17 @@ class BaselinePredictor(Predictor):
         return X[0].astype(np.float32)
 
 # %% ../nbs/02_baselines.ipynb #cc38e756
-_EMBEDDINGS = {'two_layer_nn': 'the 128 hidden units', 'svm': 'the 15 principal components',
-               'knn': 'the 15 principal components', 'ffnn': 'the last 64-unit hidden layer',
-               'rf': 'the 57 Kaggle features', 'logreg': 'the 57 Kaggle features'}
-for _name, _inputs in (('two_layer_nn', ('dsae', 'logmel', 'raw')), ('svm', ('logmel', 'raw')), ('knn', ('logmel', 'raw')),
-                       ('ffnn', ('logmel', 'raw')), ('rf', ('kaggle',)), ('logreg', ('kaggle',))):
+_EMBEDDINGS = {'rf': 'the 57 Kaggle features', 'logreg': 'the 57 Kaggle features', 'svm': 'the 15 principal components',
+               'knn': 'the 15 principal components', 'ffnn': 'the last 64-unit hidden layer', 'two_layer_nn': 'the 128 hidden units'}
+
+def huang_rows(name:str, knobs:dict)->list: # the inputs of a Huang baseline's report rows: the preset's `huang` `models`
+    return [rep for rep, names in knobs['huang']['models'].items() if name in names]
+
+for _name, _inputs in (('rf', ('kaggle',)), ('logreg', ('kaggle',)), ('svm', ('logmel', 'raw')), ('knn', ('logmel', 'raw')),
+                       ('ffnn', ('logmel', 'raw')), ('two_layer_nn', ('dsae', 'logmel', 'raw'))):
     register_model(_name, inputs=_inputs, train=train_baseline_job, predictor=BaselinePredictor,
-                   keras=_name in ('two_layer_nn', 'ffnn'), embedding=_EMBEDDINGS[_name])
-
-# %% ../nbs/02_baselines.ipynb #f0b05c8a
-def run_kaggle_family(ctx:RunContext, k:dict)->list:
-    "Random forest and logistic regression on the Kaggle handcrafted features of each clip."
-    X, idx = kaggle_matrix(ctx.tracks, k.get('duration'), ctx.cache_dir)
-    y, side = ctx.y[idx], ctx.sides(idx)
-    m = {s: side == s for s in ('train', 'valid', 'test')}
-    rows, nc = [], len(ctx.genres)
-    for name, est in (('rf', latent_rf(k['n_estimators'], seed=ctx.seed)), ('logreg', latent_logreg())):
-        t0 = time.time()
-        est.fit(X[m['train']], y[m['train']])
-        trk = {s: idx[v] for s, v in m.items()}
-        sc = score_model({s: class_probabilities(est, X[v], nc) for s, v in m.items() if v.any()}, {s: y[v] for s, v in m.items()},
-                         trk, ctx.seed)
-        figs = ctx.figures(f'kaggle_{name}', sc, f'{name} on Kaggle features: test tracks')
-        note = None if k.get('duration') is None else f"Kaggle features from the first {k['duration']:g} s of each clip (preset)"
-        rows.append(result_row(name, 'kaggle features', ctx.protocol, sc, seconds=round(time.time() - t0, 1), figures=figs, note=note,
-                               **ctx.track_ids(trk)))
-    return rows
-
-# %% ../nbs/02_baselines.ipynb #92329d01
-def run_huang_family(ctx:RunContext, k:dict)->list:
-    "Huang's SVM / kNN / FFNN and the two-layer net on 2 s raw and log-mel windows at random offsets."
-    seg = make_segments(ctx.tracks, 'random', win_s=HUANG_WIN_S, n_random=k['n_random'], seed=ctx.seed,
-                        cache_dir=ctx.cache_dir, progress=False)
-    side = ctx.sides(seg.track)
-    m = {s: side == s for s in ('train', 'valid', 'test')}
-    rows, nc = [], len(ctx.genres)
-    for rep, names in k['models'].items():
-        X = seg.X if rep == 'raw' else batch_transform(seg.X, logmel, sr=22050, **HUANG_MEL)
-        for name in names:
-            t0 = time.time()
-            est = huang_estimator(name, k['epochs'], ctx.seed, (X[m['valid']], seg.y[m['valid']]) if m['valid'].any() else None,
-                                  n_min=np.bincount(seg.y[m['train']]).min(), n_train=int(m['train'].sum()),
-                                  checkpoint=ctx.ckpt(f'{name}_{rep}'), groups=(seg.y[m['train']], seg.track[m['train']]))
-            est.fit(X[m['train']], seg.y[m['train']])
-            trk = {s: seg.track[v] for s, v in m.items()}
-            sc = score_model({s: class_probabilities(est, X[v], nc) for s, v in m.items() if v.any()},
-                             {s: seg.y[v] for s, v in m.items()}, trk, ctx.seed)
-            figs = ctx.figures(f'huang_{name}_{rep}', sc, f'{name} on {rep} windows: test tracks')
-            rows.append(result_row(name, rep, ctx.protocol, sc, seconds=round(time.time() - t0, 1), figures=figs, **ctx.track_ids(trk)))
-    return rows
+                   keras=_name in ('two_layer_nn', 'ffnn'), embedding=_EMBEDDINGS[_name],
+                   rows=_inputs if _name in ('rf', 'logreg') else functools.partial(huang_rows, _name))
 
 # %% ../nbs/02_baselines.ipynb #34a9ac53
 register_knobs('kaggle', quick=dict(n_estimators=200, duration=10.0), full=dict(n_estimators=200, duration=None),
@@ -482,8 +450,7 @@ register_knobs('huang',
     quick=dict(n_random=4, epochs=15, models={'raw': ['svm', 'knn', 'two_layer_nn'], 'logmel': ['svm', 'knn', 'ffnn', 'two_layer_nn']}),
     full=dict(n_random=8, epochs=100, models={'raw': ['svm', 'knn', 'ffnn', 'two_layer_nn'], 'logmel': ['svm', 'knn', 'ffnn', 'two_layer_nn']}),
     tiny=dict(n_random=2, epochs=2, models={'raw': ['knn'], 'logmel': ['svm', 'knn', 'two_layer_nn']}))
-register_family('kaggle', run_kaggle_family, models=('rf', 'logreg'), knobs='kaggle', keras=False)
-register_family('huang', run_huang_family, models=('svm', 'knn', 'ffnn', 'two_layer_nn'), knobs='huang');
+
 
 # %% ../nbs/02_baselines.ipynb #24498d8f
 KAGGLE_META_COLS = ('filename', 'length', 'label')  # columns of features_30_sec.csv that are not features

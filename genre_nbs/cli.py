@@ -11,13 +11,13 @@ import numpy as np
 os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')  # TensorFlow's C++ start-up notes would bury the progress bars
 os.environ.setdefault('TF_NUM_INTEROP_THREADS', '1')  # one TF op at a time: the same command gives the same bits
 from types import SimpleNamespace
-from .data import AUDIO_EXTS, SPLIT_PROTOCOLS, AudioLoadError, GenreNbsError, ModelFileError, audio_blocks, load_audio
-from .families import Predictor
+from .data import AUDIO_EXTS, SPLIT_PROTOCOLS, AudioLoadError, GenreNbsError, ModelFileError
+from .families import BLOCK_S, file_output, file_proba, load_predictor
 
 # %% auto #0
-__all__ = ['BLOCK_S', 'PRETRAINED', 'EPILOG', 'NATIVE_NOISE', 'CLIError', 'audio_files', 'format_table', 'file_output',
-           'file_proba', 'classify_files', 'embed_files', 'tag_files', 'write_embeddings', 'cmd_reproduce', 'cmd_train',
-           'cmd_classify', 'cmd_embed', 'cmd_tag', 'build_parser', 'filter_native_stderr', 'main']
+__all__ = ['PRETRAINED', 'EPILOG', 'NATIVE_NOISE', 'CLIError', 'audio_files', 'format_table', 'classify_files', 'embed_files',
+           'tag_files', 'write_embeddings', 'cmd_reproduce', 'cmd_train', 'cmd_classify', 'cmd_embed', 'cmd_tag',
+           'build_parser', 'filter_native_stderr', 'main']
 
 # %% ../nbs/07_cli.ipynb #3bd89784
 class CLIError(GenreNbsError):
@@ -47,29 +47,6 @@ def format_table(rows:list, # dicts with the same keys
     return '\n'.join('  '.join(v.ljust(w[i]) for i, v in enumerate(row)).rstrip() for row in cells)
 
 # %% ../nbs/07_cli.ipynb #9c24e9db
-BLOCK_S = 300.0  # a long file is read 5 minutes at a time (`data.audio_blocks`): memory bounded however long it is
-
-def file_output(pred, # a Predictor (anything with .sr; .max_seconds and .blockwise optional)
-                path, # audio file
-                fn, # fn(clip, sr) -> 1-D array: pred.predict_proba, pred.embed ...
-               )->np.ndarray:
-    """`fn` of one file read at the model's rate: its first `max_seconds` only when the model reads no more, else block by
-    block (`BLOCK_S`), the blocks' outputs combined by `pred.combine` (default: their mean weighted by length). A file
-    shorter than two blocks is one block."""
-    cap = getattr(pred, 'max_seconds', None)
-    if cap is not None: return np.asarray(fn(load_audio(path, sr=pred.sr, duration=cap), pred.sr))
-    if not getattr(pred, 'blockwise', True): return np.asarray(fn(load_audio(path, sr=pred.sr), pred.sr))
-    outs, lengths = [], []
-    for y in audio_blocks(path, pred.sr, BLOCK_S): outs.append(np.asarray(fn(y, pred.sr))); lengths.append(len(y))
-    if len(outs) == 1: return outs[0]
-    combine = pred.combine if hasattr(pred, 'combine') else lambda o, n: Predictor.combine(pred, o, n)  # (the pretrained embedders)
-    return np.asarray(combine(np.stack(outs), lengths), np.float32)
-
-def file_proba(pred, path)->np.ndarray: # (n_genres,) genre probabilities of one file
-    "A model's genre probabilities of a file; a model whose classifier sits on its embedding classifies the file's embedding."
-    if pred.head_on_embedding: return pred.proba_of_embedding(file_output(pred, path, pred.embed))
-    return file_output(pred, path, pred.predict_proba)
-
 def _each_file(files, progress:bool, desc:str, out_of):
     "Yield (file, out_of(file) or None, error or None) of every file, with a progress bar on stderr; only unreadable or too-short audio is an error."
     from tqdm import tqdm
@@ -87,7 +64,6 @@ def classify_files(model_dir, # model directory (train_model)
                    progress:bool=True, # tqdm bar on stderr
                   )->dict: # {'predictions': [...], 'errors': [...]}
     "Genre probabilities of every readable file; unreadable files are listed under 'errors'."
-    from genre_nbs.evaluation import load_predictor
     pred = load_predictor(model_dir)
     out = {'predictions': [], 'errors': []}
     for f, p, err in _each_file(audio_files(items), progress, 'classify', lambda f: file_proba(pred, f)):
@@ -105,7 +81,6 @@ def _embedder(model, layer:str='penultimate'):
         if layer not in EMBEDDING_LAYERS: raise CLIError(f"--layer must be one of {', '.join(EMBEDDING_LAYERS)}")
         checkpoint_dir(PRETRAINED[str(model)])  # the weights are installed, or one clear error now
         return SimpleNamespace(sr=SR, embed=lambda y, sr: musicnn_embedding(y, sr, PRETRAINED[str(model)], layer))
-    from genre_nbs.evaluation import load_predictor
     return load_predictor(model)
 
 def embed_files(model_dir, # model directory, or a pretrained embedder: 'musicnn' (MSD tagger) or 'musicnn_mtt'
@@ -171,14 +146,12 @@ def cmd_reproduce(a):
 def cmd_train(a):
     "Train one model (or list the model names)."
     from genre_nbs.evaluation import MODELS, model_names, train_model
-    from genre_nbs.training import training_scope
     if a.list:
         print('\n'.join(model_names())); return 0
     if not a.model: raise CLIError("give --model NAME (see `genre-nbs train --list`)")
     if a.model not in MODELS: raise CLIError(f"unknown model '{a.model}'; choose from: {' '.join(model_names())}")
-    with training_scope(MODELS[a.model].keras):  # several GPUs: mirrored
-        out = train_model(a.model, a.data, a.genres, a.epochs, a.out or Path('models')/a.model, a.seed, a.input, a.preset,
-                          protocol=a.protocol, split_dir=a.split_dir, progress=not a.quiet)
+    out = train_model(a.model, a.data, a.genres, a.epochs, a.out or Path('models')/a.model, a.seed, a.input, a.preset,
+                      protocol=a.protocol, split_dir=a.split_dir, progress=not a.quiet)  # under training_scope, as the report
     cfg = json.loads((Path(out)/'config.json').read_text())
     print(f"saved {a.model} to {out} (genres: {' '.join(cfg['genres'])}; accuracy {cfg.get('metrics', {})})")
     return 0

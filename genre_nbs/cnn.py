@@ -11,24 +11,22 @@ import numpy as np
 import pandas as pd
 import keras
 from keras import layers, regularizers
-import functools, shutil, tempfile, time
+import tempfile, time
 from .data import ClipTooShortError, ModelFileError, check_audio, genre_labels, load_audio, scan_gtzan, shared_data_dir, write_json
 from .features import logmel, HUANG_MEL, HUANG_WIN_S, extract_features, input_config
-from .metrics import (accuracy_ci, track_vote, classification_table, class_probabilities, plot_confusion, plot_prf,
-                               plot_history, score_model)
+from .metrics import accuracy_ci, track_vote, classification_table, plot_confusion, plot_prf, plot_history
 from .training import training_key, fit_epochs
-from .families import (Predictor, RunContext, TrainJob, load_model_dir, register_family, register_knobs,
-                                register_model, register_paper_result, result_row, save_head, save_model_dir,
-                                update_model_config)
+from .families import (Predictor, TrainJob, load_model_dir, register_knobs, register_model, register_paper_result,
+                                save_head, save_model_dir)
 
 # %% auto #0
-__all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'RANDOM_CNN', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn',
+__all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'CNN_ARCHS', 'RANDOM_CNN', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn',
            'random_crops', 'fixed_crops', 'fit_norm', 'apply_norm', 'spec_augment', 'mixup', 'balanced_weights',
            'window_probs', 'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier', 'save_classifier',
-           'load_classifier', 'predict_tracks', 'classify_audio', 'CNNPredictor', 'build_cnn', 'run_cnn_experiment',
-           'train_cnn_job', 'run_cnn_family', 'track_folds', 'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample',
-           'random_cnn', 'random_cnn_features', 'fit_linear_head', 'fit_random_cnn', 'crossval_random_cnn',
-           'crossval_linear_head', 'train_random_cnn_job', 'RandomCNNPredictor', 'run_random_cnn_family']
+           'load_classifier', 'predict_tracks', 'classify_audio', 'CNNPredictor', 'build_cnn', 'train_cnn_job',
+           'run_cnn_experiment', 'track_folds', 'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample', 'random_cnn',
+           'random_cnn_features', 'fit_linear_head', 'fit_random_cnn', 'crossval_random_cnn', 'crossval_linear_head',
+           'train_random_cnn_job', 'RandomCNNPredictor']
 
 # %% ../nbs/05_cnn.ipynb #44a799be
 class _Seeds:
@@ -334,12 +332,13 @@ def make_classifier(model, # trained Keras model
                     norm:dict, # standardisation stats from train_cnn
                     input:dict=LOGMEL_INPUT, # input preset
                     hop:int|None=None, # prediction hop in time steps (default: the window length)
+                    name:str='cnn', # the declared model name ('cnn' or 'cnn_small')
                     **extra, # anything else to record in the config (arch, training params, results)
                    )->CNNClassifier:
     "Bundle a trained model with its input preset, genres and normalisation stats."
     if model.output_shape[-1] != len(genres): raise ValueError(f"model has {model.output_shape[-1]} outputs but {len(genres)} genres")
     if model.input_shape[-2] != input['win']: raise ValueError(f"model window {model.input_shape[-2]} != input preset window {input['win']}")
-    cfg = dict(extra, model='cnn', input=dict(input), genres=list(genres), norm=norm, hop=int(hop or input['win']))
+    cfg = dict(extra, model=name, input=dict(input), genres=list(genres), norm=norm, hop=int(hop or input['win']))
     return CNNClassifier(model, cfg)
 
 def save_classifier(clf:CNNClassifier, # classifier to save
@@ -352,7 +351,7 @@ def load_classifier(model_dir, # directory written by save_classifier
                    )->CNNClassifier:
     "Load a saved CNN classifier (raises `ModelFileError` for a bad directory)."
     model, cfg = load_model_dir(model_dir)
-    if cfg.get('model') != 'cnn' or 'norm' not in cfg or 'input' not in cfg:
+    if cfg.get('model') not in ('cnn', 'cnn_small') or 'norm' not in cfg or 'input' not in cfg:
         raise ModelFileError(f"'{model_dir}' holds a {cfg.get('model')!r} model, not a genre_nbs CNN")
     return CNNClassifier(model, cfg)
 
@@ -383,6 +382,8 @@ class CNNPredictor(Predictor):
     def n_outputs(self): return int(self.model.output_shape[-1])
     def predict_proba(self, y, sr:int)->np.ndarray: # (n_genres,)
         return predict_tracks(CNNClassifier(self.model, self.config), [check_audio(y, sr)], sr=sr)[0]
+    def window_proba(self, y, sr:int)->np.ndarray: # (n_windows, n_genres)
+        return predict_tracks(CNNClassifier(self.model, self.config), [check_audio(y, sr)], sr=sr, return_windows=True)[1]
     def embed(self, y, sr:int)->np.ndarray: # the mean penultimate activations
         cfg = self.config
         X = [apply_norm(x[None], cfg['norm'])[0] for x in track_features([check_audio(y, sr)], cfg['input'], sr)]
@@ -390,8 +391,6 @@ class CNNPredictor(Predictor):
         dense = [l for l in self.model.layers if isinstance(l, keras.layers.Dense)]
         sub = keras.Model(self.model.inputs[0], dense[-2].output)
         return _predict_batches(sub, W[..., None], 256).mean(0)  # 256 windows at a time: bounded memory
-
-register_model('cnn', inputs=('logmel', 'raw'), predictor=CNNPredictor, embedding='the penultimate dense layer');
 
 # %% ../nbs/05_cnn.ipynb #56069dc3
 SPEC_AUG = {'f_max': 8, 't_max': 20}  # the masking used in the tiny-data recipe
@@ -422,6 +421,31 @@ def _split_scores(clf, X, y, hop):
     _, tp = track_vote(P, t)
     return {'window_acc': float((P.argmax(1) == y[t]).mean()), 'track_acc': float((tp.argmax(1) == y).mean()),
             'track_pred': tp.argmax(1), 'n_tracks': len(y), 'n_windows': len(t)}
+
+# %% ../nbs/05_cnn.ipynb #93d241b5
+CNN_ARCHS = {('cnn', 'logmel'): 'huang', ('cnn', 'raw'): 'huang_raw', ('cnn_small', 'logmel'): 'tiny'}  # (model, input) -> arch
+
+def train_cnn_job(job:TrainJob)->Path: # the model directory
+    "Train a CNN on the job's training tracks (best epoch by validation loss), save it with its curves and window accuracies."
+    kc, arch = job.knobs['cnn'], CNN_ARCHS[(job.name, job.input)]
+    inp = RAW_INPUT if job.input == 'raw' else LOGMEL_INPUT
+    side = {s: np.flatnonzero(job.sides == s) for s in ('train', 'valid')}
+    X = track_features(job.tracks['path'], inp)
+    pick = lambda s: ([X[i] for i in side[s]], job.y[side[s]])
+    model, epochs = build_cnn(arch, len(job.genres), inp, seed=job.seed), job.epochs or kc['epochs']
+    hist = train_cnn(model, pick('train'), pick('valid') if len(side['valid']) else None, epochs=epochs, batch_size=kc['batch_size'],
+                     seed=job.seed, patience=kc['patience'], n_random=kc['n_random'], checkpoint=job.checkpoint,
+                     spec_aug=SPEC_AUG if arch == 'tiny' else None)  # SpecAugment is the small-data recipe's, not Huang's
+    clf = make_classifier(model, job.genres, hist['norm'], inp, name=job.name, arch=arch, epochs=epochs, best_epoch=hist['best_epoch'],
+                          epochs_run=len(hist['loss']), trained_on=job.trained_on, train_seconds=round(time.time() - job.started, 1),
+                          history={k: hist[k] for k in ('accuracy', 'val_accuracy', 'val_track_accuracy') if k in hist})
+    clf.config['metrics'] = {s: _split_scores(clf, *pick(s), clf.config['hop'])['window_acc'] for s in side if len(side[s])}
+    return save_classifier(clf, job.out)
+
+register_model('cnn', inputs=('logmel', 'raw'), train=train_cnn_job, predictor=CNNPredictor, rows=('logmel', 'raw'),
+               embedding='the penultimate dense layer')
+register_model('cnn_small', inputs=('logmel',), train=train_cnn_job, predictor=CNNPredictor, rows=('logmel',),
+               embedding='the penultimate dense layer');
 
 # %% ../nbs/05_cnn.ipynb #517152c3
 def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.scan_gtzan / scan_fma)
@@ -489,51 +513,12 @@ def run_cnn_experiment(tracks:pd.DataFrame, # columns path, genre (from data.sca
     write_json(out / 'results.json', js, indent=2)
     return res
 
-# %% ../nbs/05_cnn.ipynb #93d241b5
-def train_cnn_job(job:TrainJob)->Path: # the model directory
-    "Train a CNN on the job's split (log-mel: the small-data recipe; raw: Huang's raw variant) and save it."
-    kc = job.knobs['cnn']
-    with tempfile.TemporaryDirectory(prefix='genre-nbs-') as work:
-        if job.input == 'raw':  # Huang's raw-audio variant
-            res = run_cnn_experiment(job.tracks, job.split, work, arch='huang_raw', epochs=job.epochs or kc['epochs'],
-                                     batch_size=kc['batch_size'], n_random=kc['n_random'], patience=kc['patience'],
-                                     seed=job.seed, spec_aug=None, checkpoint=job.checkpoint)
-        else: res = run_cnn_experiment(job.tracks, job.split, work, arch='tiny', epochs=job.epochs or 30, seed=job.seed,
-                                       checkpoint=job.checkpoint)
-        if job.out.exists(): shutil.rmtree(job.out)
-        shutil.copytree(res['model_dir'], job.out)
-    update_model_config(job.out, trained_on=job.trained_on, train_seconds=round(time.time() - job.started, 1),
-                        metrics={s: res[s]['track_acc'] for s in ('train', 'valid', 'test') if s in res})
-    return job.out
-
-register_model('cnn', train=train_cnn_job);
-
-# %% ../nbs/05_cnn.ipynb #e57e3005
-def run_cnn_family(ctx:RunContext, k:dict, arch:str='huang')->list:
-    "Huang's CNN on 2 s log-mel windows (`arch='huang_raw'`: its raw-audio variant; 'tiny': our small-data CNN)."
-    t0 = time.time()
-    stem, label = {'huang': ('cnn_logmel', 'logmel'), 'tiny': ('cnn_small', 'logmel (small CNN, SpecAugment)'),
-                   'huang_raw': ('cnn_raw', 'raw')}[arch]
-    res = run_cnn_experiment(ctx.tracks, ctx.split, ctx.work/stem, arch=arch, epochs=k['epochs'], batch_size=k['batch_size'],
-                             n_random=k['n_random'], patience=k['patience'], seed=ctx.seed, fig_prefix=stem, fig_dir=ctx.out,
-                             checkpoint=ctx.checkpoint,
-                             **({'spec_aug': None} if arch == 'huang_raw' else {}))  # SpecAugment masks spectrograms, not waveforms
-    acc, lo, hi = res['track_acc_ci']
-    get = lambda s: res[s]['window_acc'] if s in res else None
-    return [result_row('cnn', label, ctx.protocol, None, train_acc=get('train'), valid_acc=get('valid'), test_acc=get('test'),
-                       macro_f1=float(res['table'].loc['macro avg', 'f1']), track_acc=acc, track_lo=lo, track_hi=hi,
-                       n_test_tracks=res.get('test', {}).get('n_tracks'), seconds=round(time.time() - t0, 1),
-                       epochs_run=res['params']['epochs_run'], train_loss=res['history']['loss'][res['params']['best_epoch']],
-                       figures=[Path(p).name for p in res['figures'].values()], **ctx.track_ids(res['tracks']))]
-
 # %% ../nbs/05_cnn.ipynb #8ef58999
 register_paper_result('cnn', 'logmel', 0.82, "Huang, Serafini & Pugh (Stanford): GTZAN 10 genres, 2 s log-mel windows; "
                                              "USC supervised CNN on FMA small: 0.43")
 register_paper_result('cnn', 'raw', 0.53, "Huang, Serafini & Pugh (Stanford): GTZAN 10 genres, 2 s raw windows")
 register_knobs('cnn', quick=dict(epochs=30, n_random=8, patience=8, batch_size=32),
                full=dict(epochs=40, n_random=8, patience=8, batch_size=200), tiny=dict(epochs=1, n_random=2, patience=1, batch_size=32))
-for _fam, _arch in (('cnn_logmel', 'huang'), ('cnn_small', 'tiny'), ('cnn_raw', 'huang_raw')):
-    register_family(_fam, functools.partial(run_cnn_family, arch=_arch), models=('cnn',), knobs='cnn')
 
 # %% ../nbs/05_cnn.ipynb #2f7a2091
 def track_folds(y, # genre label of each track
@@ -757,7 +742,8 @@ def train_random_cnn_job(job:TrainJob)->Path: # the model directory
                net_seed=job.seed, db_offset=RANDOM_CNN['db_offset'], db_scale=RANDOM_CNN['db_scale'], C=sel['C'],
                valid_acc_by_C={str(c): a for c, a in sel['valid_acc'].items()},
                fit_on='train + valid (C chosen on valid)' if m['valid'].any() else 'train', metrics=metrics,
-               train_seconds=round(time.time() - job.started, 1))
+               refit_on_valid=bool(m['valid'].any()), train_seconds=round(time.time() - job.started, 1),
+               label='logmel, whole clip (random weights + logreg)', note=f"C = {sel['C']} chosen on validation, then refit on train + validation")
     out = save_model_dir(job.out, cfg, job.genres, keras_model=r['net'])
     save_head(out, r['head'])
     return out
@@ -775,24 +761,5 @@ class RandomCNNPredictor(Predictor):
     def combine(self, outputs, lengths)->np.ndarray: # a long file's blocks: max of the maxima, weighted mean of the means
         return _combine_pooled(np.asarray(outputs), lengths, [l.filters for l in self.model.layers if isinstance(l, layers.Conv2D)])
 
-register_model('random_cnn', inputs=('logmel',), train=train_random_cnn_job, predictor=RandomCNNPredictor,
+register_model('random_cnn', inputs=('logmel',), train=train_random_cnn_job, predictor=RandomCNNPredictor, rows=('logmel',),
                embedding='the 640 pooled features of the random net');
-
-# %% ../nbs/05_cnn.ipynb #a3d2dde2
-def run_random_cnn_family(ctx:RunContext, k:dict)->list:
-    """Random-weight CNN features of each whole clip (Pons & Serra 2019) and a logistic regression: C chosen on the
-    validation tracks (the valid column is that train-only fit), then refit on train + validation for the test."""
-    t0 = time.time()
-    r = fit_random_cnn(ctx.tracks['path'], ctx.y, ctx.split, seed=ctx.seed, cache_dir=ctx.cache_dir)
-    F, y, m, idx, nc = r['F'], r['y'], r['sides'], r['index'], len(ctx.genres)
-    P = {s: class_probabilities(r['head'], F[v], nc) for s, v in m.items() if v.any()}
-    if 'valid_model' in r['sel']: P['valid'] = class_probabilities(r['sel']['valid_model'], F[m['valid']], nc)
-    trk = {s: idx[v] for s, v in m.items()}
-    sc = score_model(P, {s: y[v] for s, v in m.items()}, trk, ctx.seed)
-    figs = ctx.figures('random_cnn', sc, 'random-weight CNN features -> logistic regression: test tracks')
-    return [result_row('random_cnn', 'logmel, whole clip (random weights + logreg)', ctx.protocol, sc,
-                       seconds=round(time.time() - t0, 1), figures=figs,
-                       **ctx.track_ids(dict(trk, train=np.r_[trk['train'], trk['valid']])),  # the head is refit on both
-                       note=f"C = {r['sel']['C']} chosen on validation, then refit on train + validation")]
-
-register_family('random_cnn', run_random_cnn_family, models=('random_cnn',));

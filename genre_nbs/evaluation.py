@@ -4,25 +4,35 @@
 
 # %% ../nbs/06_evaluation.ipynb #ba25382e
 from __future__ import annotations
-import json, shutil, tempfile, time
+import importlib, json, pkgutil, re, shutil, tempfile, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
-from .data import (DatasetError, ModelFileError, SettingError, SPLIT_PROTOCOLS, genre_labels, make_segments, params_key, repo_root, split_tracks,
+from .data import (DatasetError, SettingError, SPLIT_PROTOCOLS, genre_labels, make_segments, params_key, repo_root, split_tracks,
                             default_data_dir, atomic_write, write_json, json_default, clean_stale_tmp, save_figure)
 from .synthetic import load_tracks
 from .features import plot_genre_spectrograms
 from .metrics import plot_raw_pca
 from .training import reseed, training_scope
-from .families import (FAMILIES, KNOBS, MODELS, PAPER_RESULTS, PRESET_NAMES, Predictor, RunContext, TrainJob,
-                                load_head, load_model_dir, model_names, register_family)
-from . import baselines, autoencoders, seq2seq, cnn, pretrained  # each declares its models and report families
+from .families import (FAMILIES, KNOBS, MODELS, PAPER_RESULTS, PRESET_NAMES, RunContext, load_predictor,
+                                model_names, register_family, train_job)
+import genre_nbs
 from .autoencoders import dsae_tracks
+
+def _notebook_of(module:str)->str:
+    "The notebook a generated module of the package comes from (nbdev's header line), so modules load in the course's order."
+    head = Path(importlib.util.find_spec(f'genre_nbs.{module}').origin).read_text().split('\n', 4)[:4]
+    m = re.search(r'File to edit: \S*?nbs/(\S+?\.ipynb)', '\n'.join(head))
+    return m.group(1) if m else module
+
+for _m in sorted((m.name for m in pkgutil.iter_modules(genre_nbs.__path__) if m.name not in ('evaluation', 'cli')
+                  and not m.name.startswith('_')), key=_notebook_of):
+    importlib.import_module(f'genre_nbs.{_m}')  # every module of the package: each model notebook's declarations
 
 # %% auto #0
 __all__ = ['DATA_KNOBS', 'PRESETS', 'MODEL_NAMES', 'REPORT_VERSION', 'preset_knobs', 'run_figures_family', 'package_versions',
-           'results_markdown', 'plot_results', 'run_experiment', 'train_model', 'load_predictor']
+           'results_markdown', 'plot_results', 'run_experiment', 'train_model']
 
 # %% ../nbs/06_evaluation.ipynb #4206be4e
 DATA_KNOBS = {'quick': dict(n_per_genre=10, duration=30.0), 'full': dict(n_per_genre=10, duration=30.0),
@@ -83,8 +93,10 @@ def results_markdown(rows:list, # result rows (run_experiment()['rows'])
         d = meta.get('dataset', {})
         lines += [f"Dataset: {d.get('kind', '?')} ({d.get('n_tracks', '?')} tracks, {len(d.get('genres', []))} genres) in "
                   f"`{_where(d.get('root', '?'))}`; preset `{meta.get('preset')}`, seed {meta.get('seed')}, split protocol "
-                  f"`{meta.get('protocol')}`. Accuracies in %. train/val/test: windows (segments); track: soft vote "
-                  f"over each test track's windows with its 95% bootstrap interval; macro F1 over test tracks. "
+                  f"`{meta.get('protocol')}`. Accuracies in %. train / val: measured by the trainer on the "
+                  f"training and validation windows (whole clips for models that read whole clips); test: the test tracks' "
+                  f"windows as the saved model reads them; track: the saved model's answer for each whole test track, as "
+                  f"`genre-nbs classify` gives it, with its 95% bootstrap interval; macro F1 over test tracks. "
                   f"Paper: the number the source reported on its own data (sources below), not comparable one to one. "
                   f"Time: seconds for the model's family run (features, training, scoring).", '']
     lines += ['| model | input | protocol | train | val | test | macro F1 | track acc [95% CI] | paper | time (s) |',
@@ -130,7 +142,7 @@ def plot_results(rows:list, # result rows (run_experiment()['rows'])
     return save_figure(fig, path)
 
 # %% ../nbs/06_evaluation.ipynb #b9c44465
-REPORT_VERSION = 2  # the rows' format: 2 adds each row's train / valid / test tracks (a --resume never mixes formats)
+REPORT_VERSION = 3  # the rows' format: 2 added each row's tracks, 3 rows scored from saved models (a --resume never mixes formats)
 
 def _config_key(cfg:dict)->str: return params_key(json.loads(json.dumps(dict(cfg, report_version=REPORT_VERSION), default=json_default)))
 
@@ -140,7 +152,9 @@ def _select_families(models)->list:
     models = [models] if isinstance(models, str) else list(models)
     bad = [m for m in models if m not in FAMILIES and m not in MODELS]
     if bad: raise SettingError(f"unknown model or family {bad}; choose from {', '.join(sorted(set(FAMILIES) | set(MODELS)))}")
-    return [f for f, fam in FAMILIES.items() if f in models or set(fam.models) & set(models)]
+    picked = [f for f, fam in FAMILIES.items() if f in models or set(fam.models) & set(models)]
+    if not picked: raise SettingError(f"{', '.join(models)}: no row of the report trains it; choose from {', '.join(FAMILIES)}")
+    return picked
 
 def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -155,6 +169,12 @@ def _check_split(tracks, split):
     if missing: raise DatasetError(f"genre(s) {missing} have no training tracks in this split")
 
 # %% ../nbs/06_evaluation.ipynb #34ca2fb6
+def _trained_on(dataset:dict, tracks, split, seed:int, preset:str, protocol:str)->dict:
+    "The data a model was trained on, as its config.json records it (the same in the report and in `train_model`)."
+    return dict(dataset=_where(dataset['root']), kind=dataset['kind'], n_tracks=len(tracks), seed=seed, preset=preset,
+                protocol=protocol, split={s: int(n) for s, n in split.value_counts().items()},
+                test_tracks=sorted(tracks['track_id'][(split == 'test').to_numpy()]))
+
 def _split_dataset(tracks, protocol, split_dir, seed)->tuple: # (tracks, split), 'unused' tracks dropped
     "Split the tracks by the protocol (the leaky protocol's track split is 'track') and check the split."
     track_protocol = 'track' if protocol == 'leaky' else protocol
@@ -167,6 +187,7 @@ def _split_dataset(tracks, protocol, split_dir, seed)->tuple: # (tracks, split),
     _check_split(tracks, split)
     return tracks, split
 
+# %% ../nbs/06_evaluation.ipynb #5b0e2d7a
 def _run_family(fam, ctx:RunContext, knobs:dict, run_file:Path, key:str, resume:bool)->tuple: # (rows, seconds)
     "One family of the report: read back when resumable, else run under the training scope; a failure becomes a row."
     if resume and run_file.exists():
@@ -230,7 +251,9 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
                            split=list(split)))  # the same data, split and knobs, whichever families run
     rows, timings = [], {}
     with tempfile.TemporaryDirectory(prefix='genre-nbs-') as work:
-        ctx = RunContext(tracks, split, genres_found, y, seed, track_protocol, out, Path(work), cache_dir, leaky=protocol == 'leaky')
+        ctx = RunContext(tracks, split, genres_found, y, seed, track_protocol, out, Path(work), cache_dir, leaky=protocol == 'leaky',
+                         knobs=knobs, trained_on=_trained_on(dataset, tracks, split, seed, preset, track_protocol),
+                         models_dir=out/'runs'/'models')  # every row's saved model (`genre-nbs classify --model DIR`)
         bar = tqdm(families, desc='genre-nbs reproduce', disable=not progress, unit='family')
         for name in bar:
             bar.set_postfix_str(name)
@@ -262,7 +285,7 @@ def train_model(name:str, # a declared model name (`MODEL_NAMES`)
                 protocol:str='track', # the track split, as `run_experiment`'s: 'track', 'files', 'group' or 'official'
                 split_dir=None, # folder of split files for protocol 'files'
                )->Path: # the model directory
-    "Train one model on the training tracks of the report's split (validation tracks steer early stopping) and save it."
+    "Train one model as the report trains its row: on the report's split, validation tracks for early stopping, test tracks unseen."
     if name not in MODELS or MODELS[name].train is None:
         raise SettingError(f"unknown model {name!r}; choose from {', '.join(n for n, s in MODELS.items() if s.train)}")
     spec, knobs = MODELS[name], preset_knobs(preset)
@@ -279,21 +302,9 @@ def train_model(name:str, # a declared model name (`MODEL_NAMES`)
     tracks, dataset = load_tracks(data, genres, **knobs['data'])
     tracks, split = _split_dataset(tracks, protocol, split_dir, seed)  # the split `run_experiment` makes for these settings
     genres_found, y = genre_labels(tracks)
-    trained_on = dict(dataset=_where(dataset['root']), kind=dataset['kind'], n_tracks=len(tracks), seed=seed, preset=preset,
-                      protocol=protocol, split={s: int(n) for s, n in split.value_counts().items()},
-                      test_tracks=sorted(tracks['track_id'][(split == 'test').to_numpy()]))
     reseed(seed)
-    job = TrainJob(name, inp, tracks, split, genres_found, y, out, out.parent/f'{out.name}.ckpt', seed, epochs, knobs, cache_dir,
-                   progress, trained_on)
-    path = Path(spec.train(job))
+    job = train_job(name, inp, tracks, split, genres_found, y, out, seed, knobs, cache_dir, epochs=epochs, progress=progress,
+                    trained_on=_trained_on(dataset, tracks, split, seed, preset, protocol))  # the job the report's row gets
+    with training_scope(spec.keras): path = Path(spec.train(job))  # as the report trains it (several GPUs: mirrored)
     shutil.rmtree(job.checkpoint, ignore_errors=True)  # saved: the per-epoch state has done its job
     return path
-
-# %% ../nbs/06_evaluation.ipynb #26195f08
-def load_predictor(model_dir, # a directory written by train_model (or any family's save function)
-                  )->Predictor:
-    "Load a model directory for classification and embedding; `ModelFileError` if it is not a genre_nbs model."
-    model, cfg = load_model_dir(model_dir)
-    spec = MODELS[cfg['model']]
-    if spec.predictor is None: raise ModelFileError(f"'{model_dir}' holds a {spec.name} model, which declares no predictor")
-    return spec.predictor(model, cfg, model_dir, load_head(model_dir))

@@ -4,21 +4,24 @@
 
 # %% ../nbs/01d_families.ipynb #2e1bfc57
 from __future__ import annotations
-import json, time
+import functools, json, shutil, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 import numpy as np
 import pandas as pd
-from .data import ModelFileError, atomic_write, write_json, make_segments
+from .data import (DSAE_GENRES, AudioLoadError, ClipTooShortError, DatasetError, ModelFileError, atomic_write, audio_blocks,
+                            load_audio, write_json, make_segments)
 from .features import batch_transform, input_config, kaggle_matrix, logmel
-from .metrics import plot_confusion, plot_prf
+from .metrics import accuracy_ci, plot_confusion, plot_history, plot_prf
 
 # %% auto #0
-__all__ = ['MODELS', 'CONFIG_VERSION', 'PRESET_NAMES', 'KNOBS', 'PAPER_RESULTS', 'FAMILIES', 'ModelSpec', 'register_model',
-           'model_names', 'save_model_dir', 'load_model_dir', 'save_head', 'load_head', 'update_model_config',
-           'EmbeddingOnlyError', 'ClipReading', 'Predictor', 'TrainJob', 'job_inputs', 'register_knobs',
-           'register_paper_result', 'paper_result', 'Family', 'register_family', 'RunContext', 'result_row']
+__all__ = ['MODELS', 'CONFIG_VERSION', 'BLOCK_S', 'INPUT_GENRES', 'PRESET_NAMES', 'KNOBS', 'PAPER_RESULTS', 'FAMILIES',
+           'ModelSpec', 'register_model', 'model_names', 'save_model_dir', 'load_model_dir', 'save_head', 'load_head',
+           'update_model_config', 'EmbeddingOnlyError', 'ClipReading', 'Predictor', 'file_output', 'file_proba',
+           'load_predictor', 'TrainJob', 'input_tracks', 'train_job', 'job_inputs', 'register_knobs',
+           'register_paper_result', 'paper_result', 'Family', 'register_family', 'RunContext', 'result_row', 'row_stem',
+           'row_figures', 'report_inputs', 'score_predictor', 'model_row', 'model_rows']
 
 # %% ../nbs/01d_families.ipynb #930c6ddc
 @dataclass
@@ -30,11 +33,12 @@ class ModelSpec:
     predictor: type|None = None # the Predictor subclass that wraps its saved model directories
     keras: bool = True # trained with Keras (built and trained under `training.training_scope`)
     embedding: str = '' # what `Predictor.embed` returns, in a few words
+    rows: tuple|Callable|None = None # its rows in the report: the inputs it is trained on, or rows(knobs) -> inputs; None: none
 
 MODELS = {}  # model name -> ModelSpec, filled by the model notebooks
 
 def register_model(name:str, # the model name
-                   **parts, # ModelSpec fields to set: inputs, train, predictor, keras, embedding
+                   **parts, # ModelSpec fields to set: inputs, train, predictor, keras, embedding, rows
                   )->ModelSpec:
     "Declare model `name`, or add `parts` to its declaration."
     spec = MODELS.get(name) or ModelSpec(name)
@@ -42,6 +46,8 @@ def register_model(name:str, # the model name
     if unknown: raise TypeError(f"register_model got unknown field(s) {unknown}")
     for k, v in parts.items(): setattr(spec, k, tuple(v) if k == 'inputs' else v)
     MODELS[name] = spec
+    if spec.rows is not None:  # its rows are a family of the report of its own, named after it
+        register_family(name, functools.partial(model_rows, name=name), models=(name,), keras=spec.keras)
     return spec
 
 def model_names()->tuple: # every declared model name, in the order the notebooks declared them
@@ -178,6 +184,7 @@ class Predictor(ClipReading):
         raise EmbeddingOnlyError(f"model '{self.model_dir}' ({self.name}) has no genre head: it can only embed "
                                  "(use `genre-nbs embed`, or train a classifier such as dsae or cnn)")
     def embed(self, y, sr:int)->np.ndarray: raise NotImplementedError(f"{type(self).__name__} does not embed")
+    def window_proba(self, y, sr:int)->np.ndarray|None: return None # (n_windows, n_genres) where a model votes over windows
 
     def full_proba(self, P, # (n, k) probabilities over the classes the classifier knows
                    classes, # their genre indices
@@ -202,14 +209,47 @@ class Predictor(ClipReading):
             raise ModelFileError(f"'{self.model_dir}' does not match its genre list: the network has {got} outputs "
                                  f"but config.json lists {want} genres")
 
+# %% ../nbs/01d_families.ipynb #40e6ba2d
+BLOCK_S = 300.0  # a long file is read 5 minutes at a time (`data.audio_blocks`): memory bounded however long it is
+
+def file_output(pred, # a Predictor (anything with .sr; .max_seconds and .blockwise optional)
+                path, # audio file
+                fn, # fn(clip, sr) -> 1-D array: pred.predict_proba, pred.embed ...
+               )->np.ndarray:
+    """`fn` of one file read at the model's rate: its first `max_seconds` only when the model reads no more, else block by
+    block (`BLOCK_S`), the blocks' outputs combined by `pred.combine` (default: their mean weighted by length). A file
+    shorter than two blocks is one block."""
+    cap = getattr(pred, 'max_seconds', None)
+    if cap is not None: return np.asarray(fn(load_audio(path, sr=pred.sr, duration=cap), pred.sr))
+    if not getattr(pred, 'blockwise', True): return np.asarray(fn(load_audio(path, sr=pred.sr), pred.sr))
+    outs, lengths = [], []
+    for y in audio_blocks(path, pred.sr, BLOCK_S): outs.append(np.asarray(fn(y, pred.sr))); lengths.append(len(y))
+    if len(outs) == 1: return outs[0]
+    combine = pred.combine if hasattr(pred, 'combine') else lambda o, n: Predictor.combine(pred, o, n)  # (the pretrained embedders)
+    return np.asarray(combine(np.stack(outs), lengths), np.float32)
+
+def file_proba(pred, path)->np.ndarray: # (n_genres,) genre probabilities of one file
+    "A model's genre probabilities of a file; a model whose classifier sits on its embedding classifies the file's embedding."
+    if pred.head_on_embedding: return pred.proba_of_embedding(file_output(pred, path, pred.embed))
+    return file_output(pred, path, pred.predict_proba)
+
+# %% ../nbs/01d_families.ipynb #965a33c7
+def load_predictor(model_dir, # a directory written by a model's trainer (`train_model`, the report)
+                  )->Predictor:
+    "Load a model directory for classification and embedding; `ModelFileError` if it is not a genre_nbs model."
+    model, cfg = load_model_dir(model_dir)
+    spec = MODELS[cfg['model']]
+    if spec.predictor is None: raise ModelFileError(f"'{model_dir}' holds a {spec.name} model, which declares no predictor")
+    return spec.predictor(model, cfg, model_dir, load_head(model_dir))
+
 # %% ../nbs/01d_families.ipynb #af016719
 @dataclass
 class TrainJob:
-    "What `evaluation.train_model` hands a model's trainer."
+    "What a model's trainer gets (from `train_job`): the training and validation tracks of a split, knobs, folders."
     name: str # the model name
     input: str # the input kind asked for (one of the model's declared inputs)
-    tracks: pd.DataFrame # the dataset's tracks (path, genre, track_id, ...)
-    split: pd.Series # 'train' / 'valid' / 'test' per track
+    tracks: pd.DataFrame # the tracks it may use (path, genre, track_id, ...)
+    split: pd.Series # 'train' / 'valid' per track
     genres: list # genre names, label order
     y: np.ndarray # genre index of each track
     out: Path # the model directory to write
@@ -225,6 +265,39 @@ class TrainJob:
     @property
     def sides(self)->np.ndarray: return self.split.to_numpy() # side of each track
 
+# %% ../nbs/01d_families.ipynb #12806c53
+INPUT_GENRES = {'dsae': tuple(DSAE_GENRES)}  # an input kind tied to its paper's genres: its models train and score on those
+
+def input_tracks(tracks:pd.DataFrame, # a dataset's tracks
+                 input:str, # an input kind
+                )->np.ndarray: # (n_tracks,) bool
+    "The tracks a model on `input` uses: all, or those of the input's paper genres (the DSAE's four) when the data has them all."
+    g = INPUT_GENRES.get(input)
+    if g is None or not set(g) <= set(tracks['genre']): return np.ones(len(tracks), bool)
+    return tracks['genre'].isin(g).to_numpy()
+
+def train_job(name:str, # the model name
+              input:str, # its input kind
+              tracks:pd.DataFrame, # the tracks of the whole split, test tracks included
+              split:pd.Series, # 'train' / 'valid' / 'test' per track
+              genres:list, # genre names, label order
+              y, # genre index of each track
+              out, # the model directory to write
+              seed:int, # seed of the windows and weights
+              knobs:dict, # the preset's knobs, by group
+              cache_dir, # segment / feature cache
+              **kw, # more TrainJob fields: checkpoint (default: beside `out`), epochs, progress, trained_on
+             )->TrainJob:
+    "The job of one model on a split: only its training and validation tracks (of its input's genres): no test track."
+    use, out = input_tracks(tracks, input), Path(out)
+    if not use.all(): genres = sorted(set(tracks['genre'][use])); y = np.searchsorted(genres, tracks['genre'].to_numpy())
+    keep = use & (np.asarray(split) != 'test')
+    ckpt = kw.pop('checkpoint', None) or out.parent/f'{out.name}.ckpt'
+    ids, sides = tracks['track_id'].to_numpy(), np.asarray(split)
+    kw['trained_on'] = dict(kw.get('trained_on') or {}, **{f'{s}_tracks': sorted(ids[keep & (sides == s)].tolist()) for s in ('train', 'valid')})
+    return TrainJob(name, input, tracks[keep].reset_index(drop=True), pd.Series(np.asarray(split)[keep]), list(genres),
+                    np.asarray(y)[keep], out, ckpt, seed, kw.pop('epochs', None), knobs, cache_dir, **kw)
+
 # %% ../nbs/01d_families.ipynb #80abcb71
 def job_inputs(job:TrainJob, # the training job
                icfg:dict|None=None, # its input preset (default: `features.input_config(job.input)`)
@@ -235,7 +308,7 @@ def job_inputs(job:TrainJob, # the training job
     if icfg['kind'] == 'kaggle':
         X, idx = kaggle_matrix(tracks, icfg.get('duration'), job.cache_dir)
         return (X, job.y[idx], job.sides[idx]) + ((idx,) if with_track else ())
-    seg = make_segments(tracks, 'dsae' if icfg['kind'] == 'dsae' else 'random', win_s=icfg.get('win_s', 2.0),
+    seg = make_segments(tracks, 'dsae' if icfg['kind'] == 'dsae' else 'random', win_s=icfg.get('win_s', 2.0), genres=job.genres,
                         n_random=job.knobs['huang']['n_random'], seed=job.seed, cache_dir=job.cache_dir, progress=job.progress)
     X = seg.X
     if icfg['kind'] == 'logmel':
@@ -311,10 +384,9 @@ class RunContext:
     cache_dir: Path # segment / feature cache
     checkpoint: Path|None = None # the running family's training-state folder (None: none kept)
     leaky: bool = False # `--protocol leaky`: families that have their paper's segment-level split use it
-
-    def sides(self, track_pos)->np.ndarray: # 'train' / 'valid' / 'test' of each item
-        "Side of each item (window, segment, clip) from the row position of its track."
-        return np.asarray(self.split, dtype=object)[np.asarray(track_pos)]
+    knobs: dict = field(default_factory=dict) # the preset's knobs, by group (what a model's trainer reads)
+    trained_on: dict = field(default_factory=dict) # the data and split, as a saved model's config.json records them
+    models_dir: Path|None = None # where the rows' model directories go (None: the scratch folder)
 
     def track_ids(self, track_pos:dict, # side -> row positions of the tracks its items came from (repeats allowed)
                   tracks:pd.DataFrame|None=None, # the table the positions refer to (default: the run's)
@@ -327,11 +399,13 @@ class RunContext:
     def ckpt(self, name:str)->Path|None: # training-state folder of one network of the running family
         return None if self.checkpoint is None else Path(self.checkpoint)/name
 
-    def figures(self, stem:str, sc:dict, title:str)->list: # the figure file names
-        "Confusion matrix and per-genre P/R/F1 of the voted test tracks of a `score_model` result."
-        plot_confusion(sc['_true'], sc['_pred'], self.genres, path=self.out/f'{stem}_confusion.png', title=title)
-        plot_prf(sc['_true'], sc['_pred'], self.genres, path=self.out/f'{stem}_prf.png', title=title)
-        return [f'{stem}_confusion.png', f'{stem}_prf.png']
+    def model_dir(self, name:str, input:str)->Path: # where the model of one row is saved
+        return Path(self.models_dir or self.work/'models')/row_stem(name, input)
+
+    def job(self, name:str, input:str)->TrainJob: # the job of one row's model: the one `train_model` makes for this split
+        stem = row_stem(name, input)
+        return train_job(name, input, self.tracks, self.split, self.genres, self.y, self.model_dir(name, input),
+                         self.seed, self.knobs, self.cache_dir, checkpoint=self.ckpt(stem), trained_on=self.trained_on)
 
 # %% ../nbs/01d_families.ipynb #585229eb
 def result_row(model:str, # model name
@@ -348,3 +422,79 @@ def result_row(model:str, # model name
     r['paper'] = None if p is None else p['test']
     r['paper_source'] = None if p is None else p['cite']
     return r
+
+# %% ../nbs/01d_families.ipynb #b149bf0b
+def row_stem(name:str, input:str)->str: # a row's figure names and model folder: 'cnn_logmel', 'musicnn_msd', 'rf'
+    if name in MODELS and len(MODELS[name].inputs) == 1: return name  # one input: the model's name says it
+    return input if input.startswith(name) else f'{name}_{input}'
+
+def row_figures(out, stem:str, sc:dict, title:str, genres)->list: # the figure file names, written into folder `out`
+    "Confusion matrix and per-genre P/R/F1 of a row's test tracks (a `score_predictor` or `score_model` result)."
+    plot_confusion(sc['_true'], sc['_pred'], genres, path=Path(out)/f'{stem}_confusion.png', title=title)
+    plot_prf(sc['_true'], sc['_pred'], genres, path=Path(out)/f'{stem}_prf.png', title=title)
+    return [f'{stem}_confusion.png', f'{stem}_prf.png']
+
+def report_inputs(name:str, knobs:dict)->list: # the inputs of model `name`'s rows under a preset's knobs
+    r = MODELS[name].rows
+    return [] if r is None else list(r(knobs) if callable(r) else r)
+
+# %% ../nbs/01d_families.ipynb #ffa7afc1
+def score_predictor(pred, # a loaded Predictor
+                    paths, # audio files of the test tracks
+                    y, # their genre index
+                    seed:int=0, # bootstrap seed
+                   )->dict: # test_acc (windows), track_acc [lo, hi], macro_f1, n_test_tracks; _true, _pred, _index
+    "Score a model on whole tracks read as `genre-nbs classify` reads them; unreadable or too short tracks are skipped."
+    P, right, keep, skipped, y = [], [], [], [], np.asarray(y)
+    for i, path in enumerate(paths):
+        try:
+            p = file_proba(pred, path)
+            w = pred.window_proba(load_audio(path, sr=pred.sr, duration=pred.max_seconds), pred.sr)
+        except (AudioLoadError, ClipTooShortError) as e:
+            if getattr(e, 'transient', False): raise  # a read error of the system: the row must not lose a test track
+            warnings.warn(f"test track '{path}' skipped: {e}"); skipped.append(str(Path(path).name)); continue
+        P.append(p); keep.append(i)
+        if w is not None: right.append(np.asarray(w).argmax(1) == y[i])
+    if not keep: raise DatasetError(f"none of the {len(paths)} test tracks could be read")
+    yt, pr = y[keep], np.stack(P).argmax(1)
+    acc, lo, hi = accuracy_ci(yt, pr, seed=seed)
+    from sklearn.metrics import f1_score
+    f1 = f1_score(yt, pr, labels=np.arange(len(pred.genres)), average='macro', zero_division=0)
+    return dict(test_acc=float(np.concatenate(right).mean()) if right else None, track_acc=acc, track_lo=lo, track_hi=hi,
+                macro_f1=float(f1), n_test_tracks=len(keep), _true=yt, _pred=pr, _index=np.array(keep),
+                **({'skipped_test_tracks': skipped} if skipped else {}))
+
+# %% ../nbs/01d_families.ipynb #7a65f8c3
+def model_row(ctx:RunContext, # the report run
+              name:str, # a declared model
+              input:str, # one of its inputs
+             )->dict: # a result row, with the model directory and the prediction of every test track
+    "Train a model as `train_model` does on the report's split, load the saved directory, score it on the test tracks."
+    from genre_nbs.training import reseed
+    t0 = time.time(); reseed(ctx.seed)  # each model as `train_model` trains it, whatever ran before it
+    d = Path(MODELS[name].train(ctx.job(name, input)))
+    pred = load_predictor(d)
+    side, use = ctx.split.to_numpy(), input_tracks(ctx.tracks, input)  # the DSAE's: the test tracks of its four genres
+    test = np.flatnonzero((side == 'test') & use)
+    y = np.array([pred.genres.index(g) for g in ctx.tracks['genre'].to_numpy()[test]])
+    sc = score_predictor(pred, ctx.tracks['path'].to_numpy()[test], y, ctx.seed)
+    cfg, stem = pred.config, row_stem(name, input)
+    label = cfg.get('label', input)
+    figs = row_figures(ctx.out, stem, sc, f'{name} on {label}: test tracks', pred.genres)
+    if cfg.get('history'):
+        plot_history(cfg['history'], tuple(cfg['history']), ctx.out/f'{stem}_history.png', f'{name} on {label}')
+        figs.append(f'{stem}_history.png')
+    for f in cfg.get('figures', []):  # figures saved with the model (a latent model's t-SNE)
+        shutil.copyfile(d/f, ctx.out/f'{stem}_{f}'); figs.append(f'{stem}_{f}')
+    got = {s: cfg['trained_on'][f'{s}_tracks'] for s in ('train', 'valid')}  # the tracks its trainer was handed
+    if cfg.get('refit_on_valid'): got['train'] = sorted(got['train'] + got['valid'])  # the final fit saw both
+    test = test[sc['_index']]
+    return result_row(name, label, ctx.protocol, sc, train_input=input, train_acc=cfg.get('metrics', {}).get('train'),
+                      valid_acc=cfg.get('metrics', {}).get('valid'), seconds=round(time.time() - t0, 1), figures=figs,
+                      note=cfg.get('note'), model_dir=d.relative_to(ctx.out).as_posix() if d.is_relative_to(ctx.out) else d.name,
+                      test_pred=dict(zip(ctx.tracks['track_id'].to_numpy()[test].tolist(), [pred.genres[i] for i in sc['_pred']])),
+                      **({} if use.all() else {'genres_used': f'{input.upper()} {len(pred.genres)} genres'}),
+                      train_tracks=got['train'], valid_tracks=got['valid'], test_tracks=ctx.track_ids({'test': test})['test_tracks'])
+
+def model_rows(ctx:RunContext, knobs:dict, name:str)->list: # the report rows of one model (its family's `run`)
+    return [model_row(ctx, name, i) for i in report_inputs(name, ctx.knobs)]

@@ -13,8 +13,7 @@ from keras import layers
 from .data import GenreNbsError, check_audio, load_audio
 from .features import extract_features, mel_power
 from .metrics import class_probabilities, plot_embedding, score_model
-from .families import (Predictor, RunContext, TrainJob, register_family, register_model, result_row,
-                                save_model_dir)
+from .families import Predictor, TrainJob, register_model, save_model_dir
 from .cnn import fit_linear_head, track_folds
 
 # %% auto #0
@@ -23,7 +22,7 @@ __all__ = ['SR', 'FFT_SIZE', 'FFT_HOP', 'N_MELS', 'N_FRAMES', 'BN_EPS', 'MUSICNN
            'read_checkpoint', 'model_tags', 'musicnn_logmel', 'to_patches', 'musicnn_input', 'ReluBN', 'build_musicnn',
            'build_vgg', 'checkpoint_values', 'fused_values', 'load_musicnn', 'musicnn_runner', 'musicnn_outputs',
            'tag_clip', 'top_tags', 'musicnn_embedding', 'musicnn_features', 'clip_embeddings', 'train_musicnn_job',
-           'MusicnnPredictor', 'run_musicnn_family', 'clip_embedding_table']
+           'MusicnnPredictor', 'clip_embedding_table']
 
 # %% ../nbs/05a_pretrained.ipynb #a0041404
 SR = 16000  # musicnn's sample rate (musicnn/configuration.py)
@@ -321,13 +320,14 @@ def train_musicnn_job(job:TrainJob)->Path: # the model directory
     cfg_in = dict(kind=job.input, tagger=MUSICNN_INPUTS[job.input], layer='penultimate', sr=SR)
     F, idx = clip_embeddings(job.tracks['path'], cfg_in['tagger'], cfg_in['layer'], job.cache_dir, job.progress)
     y, side = job.y[idx], job.sides[idx]
-    m = {s: side == s for s in ('train', 'valid', 'test')}
+    m = {s: side == s for s in ('train', 'valid')}  # a job has no test track
     head, sel = fit_linear_head(F[m['train']], y[m['train']], F[m['valid']], y[m['valid']])
     metrics = {s: float((head.predict(F[v]) == y[v]).mean()) for s, v in m.items() if v.any()}
     if sel['valid_acc']: metrics['valid'] = sel['valid_acc'][sel['C']]  # held out: the train-only fit that chose C
     cfg = dict(model='musicnn', input=cfg_in, C=sel['C'], trained_on=job.trained_on, metrics=metrics,
-               fit_on='train + valid (C chosen on valid)' if m['valid'].any() else 'train',
-               train_seconds=round(time.time() - job.started, 1))
+               fit_on='train + valid (C chosen on valid)' if m['valid'].any() else 'train', refit_on_valid=bool(m['valid'].any()),
+               train_seconds=round(time.time() - job.started, 1), label=f"{cfg_in['tagger']} penultimate, whole clip (pretrained + logreg)",
+               note='musicnn rows: C chosen on validation, then refit on train + validation')
     return save_model_dir(job.out, cfg, job.genres, sk_model=head)
 
 class MusicnnPredictor(Predictor):
@@ -340,30 +340,8 @@ class MusicnnPredictor(Predictor):
     def predict_proba(self, y, sr:int)->np.ndarray: return self.proba_of_embedding(self.embed(y, sr)) # (n_genres,)
 
 register_model('musicnn', inputs=tuple(MUSICNN_INPUTS), train=train_musicnn_job, predictor=MusicnnPredictor, keras=False,
+               rows=tuple(MUSICNN_INPUTS),
                embedding="the MSD network's 200-d penultimate layer, averaged over 3 s patches");
-
-# %% ../nbs/05a_pretrained.ipynb #385c106b
-def run_musicnn_family(ctx:RunContext, k:dict)->list:
-    "musicnn embeddings (MSD and MTT taggers) of each clip and a logistic regression, C chosen on the validation tracks."
-    rows, nc = [], len(ctx.genres)
-    for kind, tagger in MUSICNN_INPUTS.items():
-        t0 = time.time()
-        F, idx = clip_embeddings(ctx.tracks['path'], tagger, 'penultimate', ctx.cache_dir)
-        y, side = ctx.y[idx], ctx.sides(idx)
-        m = {s: side == s for s in ('train', 'valid', 'test')}
-        head, sel = fit_linear_head(F[m['train']], y[m['train']], F[m['valid']], y[m['valid']])
-        P = {s: class_probabilities(head, F[v], nc) for s, v in m.items() if v.any()}
-        if 'valid_model' in sel: P['valid'] = class_probabilities(sel['valid_model'], F[m['valid']], nc)
-        trk = {s: idx[v] for s, v in m.items()}
-        sc = score_model(P, {s: y[v] for s, v in m.items()}, trk, ctx.seed)
-        figs = ctx.figures(f'{kind}', sc, f'{tagger} penultimate -> logistic regression: test tracks')
-        rows.append(result_row('musicnn', f'{tagger} penultimate, whole clip (pretrained + logreg)', ctx.protocol, sc,
-                               seconds=round(time.time() - t0, 1), figures=figs,
-                               **ctx.track_ids(dict(trk, train=np.r_[trk['train'], trk['valid']])),  # refit on both
-                               note=f"musicnn rows: C chosen on validation, then refit on train + validation"))
-    return rows
-
-register_family('musicnn', run_musicnn_family, models=('musicnn',), keras=False);
 
 # %% ../nbs/05a_pretrained.ipynb #ca2d33c5
 def clip_embedding_table(predictors:dict, # name -> a Predictor (anything with .embed(y, sr))

@@ -4,18 +4,19 @@
 
 # %% ../nbs/04_seq2seq_vae.ipynb #9a525a8e
 from __future__ import annotations
-import functools, json, shutil, tempfile, time
+import json, time
+import pandas as pd
+from sklearn.base import clone
 from pathlib import Path
 import numpy as np
 import keras
 from keras import layers, ops
 from .data import ClipTooShortError, check_audio, fixed_windows, load_audio, make_segments, write_json
 from .features import logmel
-from .metrics import class_probabilities, plot_embedding, score_model
+from .metrics import plot_embedding
 from .training import training_key, fit_epochs, shuffled_epoch
-from .families import (Predictor, RunContext, TrainJob, load_model_dir, register_family, register_knobs,
-                                register_model, register_paper_result, result_row, save_head, save_model_dir,
-                                update_model_config)
+from .families import (Predictor, TrainJob, load_model_dir, register_knobs, register_model, register_paper_result,
+                                save_head, save_model_dir, update_model_config)
 from .baselines import evaluate_on_codes, latent_logreg, latent_rf
 
 # %% auto #0
@@ -23,7 +24,8 @@ __all__ = ['LATENT_INPUTS', 'LATENT_MODELS', 'DEFAULT_EPOCHS', 'DEFAULT_BATCH', 
            'shift_right', 'seq2seq_gru', 'seq2seq_lstm', 'kl_divergence', 'BetaVAE', 'mu_law', 'mu_law_inverse',
            'RepeatTime', 'wavenet', 'receptive_field', 'prepare', 'latent_codes', 'build_model', 'compile_model',
            'fit_latent', 'reconstruction_error', 'latent_config', 'embed_clip', 'LatentPredictor',
-           'run_latent_experiment', 'latent_inputs', 'plot_codes_tsne', 'train_latent_job', 'run_latent_family']
+           'run_latent_experiment', 'latent_inputs', 'plot_codes_tsne', 'fit_latent_model', 'code_head',
+           'train_latent_job']
 
 # %% ../nbs/04_seq2seq_vae.ipynb #65182bd2
 def pool_audio(X, # (n, T) audio windows
@@ -410,11 +412,6 @@ class LatentPredictor(Predictor):
         if self.head is None: return super().predict_proba(y, sr)  # EmbeddingOnlyError
         return self.proba_of_embedding(self.embed(y, sr))
 
-_CODES = {'seq2seq_gru': 'the final GRU state', 'seq2seq_lstm': 'the final LSTM state',
-          'beta_vae': 'the mean of the frames\' posterior means', 'wavenet': 'the mean penultimate activations'}
-for _name, _preset in LATENT_INPUTS.items():
-    register_model(_name, inputs=(_preset['kind'],), predictor=LatentPredictor, embedding=_CODES[_name] + ', averaged over the clip')
-
 # %% ../nbs/04_seq2seq_vae.ipynb #f3688f0f
 DEFAULT_EPOCHS = {'seq2seq_gru': 5, 'seq2seq_lstm': 5, 'beta_vae': 5, 'wavenet': 3}
 DEFAULT_BATCH = {'seq2seq_gru': 32, 'seq2seq_lstm': 32, 'beta_vae': 32, 'wavenet': 8}  # WaveNet: more, smaller steps
@@ -438,21 +435,13 @@ def run_latent_experiment(model_name:str, # one of LATENT_MODELS
                           checkpoint=None, # folder for the per-epoch training state; a rerun resumes from it (None: off)
                           **model_kwargs, # passed to the model builder
                          )->dict: # metrics (also written to <out_dir>/<model_name>_metrics.json)
-    "Train one latent model on the training tracks and score its codes with a random forest and a logistic regression."
-    if model_name not in LATENT_MODELS: raise ValueError(f"model_name must be one of {', '.join(LATENT_MODELS)}; got {model_name!r}")
-    epochs = DEFAULT_EPOCHS[model_name] if epochs is None else epochs
-    batch_size = DEFAULT_BATCH[model_name] if batch_size is None else batch_size
-    preset = dict(LATENT_INPUTS[model_name], **(preset or {}))
+    "The USC study on one split: a latent model trained by `fit_latent_model`, a random forest and a logistic regression on its window codes."
+    if not (pd.Series(split) == 'test').any(): raise ValueError("the split has no test tracks")
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    keras.utils.set_random_seed(seed)
-    seg, parts, inp, norm = latent_inputs(tracks, split, preset, n_per_track, seed, cache_dir)
-    t_data = time.time() - t0
-    model = build_model(model_name, preset, latent_dim, beta=beta, seed=seed, **model_kwargs)
-    t1 = time.time()
-    hist = fit_latent(model, inp['train'], inp.get('valid'), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
-                       checkpoint=checkpoint)
-    t_train = time.time() - t1
+    f = fit_latent_model(model_name, tracks, split, epochs, seed, n_per_track, latent_dim, beta, batch_size, lr, preset, cache_dir,
+                         checkpoint, **model_kwargs)  # the network as `genre-nbs train` trains it
+    model, seg, parts, inp, hist, epochs = f['model'], f['segments'], f['parts'], f['inputs'], f['history'], f['config']['epochs']
     t2 = time.time()
     codes = {k: latent_codes(model, v) for k, v in inp.items()}
     recon = {k: reconstruction_error(model, v) for k, v in inp.items()}
@@ -460,10 +449,7 @@ def run_latent_experiment(model_name:str, # one of LATENT_MODELS
     t3 = time.time()
     table = evaluate_on_codes(codes['train'], parts['train'].y, codes['test'], parts['test'].y, seed=seed)
     t_classify = time.time() - t3
-    config = latent_config(model_name, preset, norm, epochs=epochs, seed=seed, n_per_track=n_per_track,
-                           latent_dim=int(codes['train'].shape[1]), beta=beta, batch_size=batch_size, lr=lr,
-                           model_kwargs=model_kwargs)
-    save_model_dir(out/model_name, config, seg.genres, keras_model=model)
+    save_model_dir(out/model_name, dict(f['config'], latent_dim=int(codes['train'].shape[1])), seg.genres, keras_model=model)
     res = dict(model=model_name, code_dim=int(codes['train'].shape[1]), epochs=epochs,
                n_windows={k: len(v) for k, v in codes.items()},
                n_tracks={k: int((split == k).sum()) for k in codes},
@@ -473,7 +459,7 @@ def run_latent_experiment(model_name:str, # one of LATENT_MODELS
                logreg_train=float(table.loc['logreg', 'train_acc']), logreg_test=float(table.loc['logreg', 'test_acc']),
                rf_test_ci=[float(table.loc['random_forest', 'test_lo']), float(table.loc['random_forest', 'test_hi'])],
                logreg_test_ci=[float(table.loc['logreg', 'test_lo']), float(table.loc['logreg', 'test_hi'])],
-               data_s=round(t_data, 1), train_s=round(t_train, 1), encode_s=round(t_encode, 1),
+               data_s=f['data_s'], train_s=f['train_s'], encode_s=round(t_encode, 1),
                classify_s=round(t_classify, 1), model_dir=str(out/model_name))
     if tsne:
         t4 = time.time()
@@ -496,7 +482,7 @@ def latent_inputs(tracks, # DataFrame from `scan_gtzan` (path, genre, track_id)
     seg = make_segments(tracks, 'random', win_s=preset['win_s'], n_random=n_per_track, sr=preset['sr'], seed=seed,
                         cache_dir=cache_dir, progress=False)
     parts = seg.sides(split)
-    if len(parts.get('train', [])) == 0 or len(parts.get('test', [])) == 0: raise ValueError("the split has no training or no test tracks")
+    if len(parts.get('train', [])) == 0: raise ValueError("the split has no training tracks")
     inp = {'train': prepare(parts['train'].X, preset)}
     norm = inp['train'][1]
     for side in ('valid', 'test'):
@@ -518,51 +504,77 @@ def plot_codes_tsne(codes:dict, # side -> (n, d) window codes
     return plot_embedding(Z, lab, genres, method='tsne', path=path, seed=seed,
                           title=f'{model_name}: t-SNE of {Z.shape[1]}-d codes ({len(Z)} windows)')
 
+# %% ../nbs/04_seq2seq_vae.ipynb #f58b0bc4
+def fit_latent_model(model_name:str, # one of LATENT_MODELS
+                     tracks, # DataFrame from `scan_gtzan` (path, genre, track_id)
+                     split, # 'train' / 'valid' (/ 'test', not used) per track
+                     epochs:int|None=None, # training epochs (default DEFAULT_EPOCHS[model_name])
+                     seed:int=0, # seed of windows and weights
+                     n_per_track:int=8, # random windows per track
+                     latent_dim:int|None=None, # code size (None: the paper's)
+                     beta:float=1.0, # beta-VAE KL weight
+                     batch_size:int|None=None, # windows per batch (default DEFAULT_BATCH[model_name])
+                     lr:float=1e-3, # Adam learning rate
+                     preset:dict|None=None, # overrides of LATENT_INPUTS[model_name] (e.g. win_s)
+                     cache_dir=None, # segment cache (False: none)
+                     checkpoint=None, # per-epoch training state folder; a rerun resumes from it (None: off)
+                     **model_kwargs, # passed to the model builder
+                    )->dict: # model, config, segments, parts, inputs (per side), history, data_s, train_s
+    "Train a latent model on its own objective on the training tracks' windows: the one path `train` and the studies share."
+    if model_name not in LATENT_MODELS: raise ValueError(f"model_name must be one of {', '.join(LATENT_MODELS)}; got {model_name!r}")
+    epochs = DEFAULT_EPOCHS[model_name] if epochs is None else epochs
+    batch_size = DEFAULT_BATCH[model_name] if batch_size is None else batch_size
+    preset, t0 = dict(LATENT_INPUTS[model_name], **(preset or {})), time.time()
+    keras.utils.set_random_seed(seed)
+    seg, parts, inp, norm = latent_inputs(tracks, split, preset, n_per_track, seed, cache_dir)
+    t1 = time.time()
+    model = build_model(model_name, preset, latent_dim, beta=beta, seed=seed, **model_kwargs)
+    hist = fit_latent(model, inp['train'], inp.get('valid'), epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, checkpoint=checkpoint)
+    config = latent_config(model_name, preset, norm, epochs=epochs, seed=seed, n_per_track=n_per_track, latent_dim=latent_dim,
+                           beta=beta, batch_size=batch_size, lr=lr, model_kwargs=model_kwargs)
+    return dict(model=model, config=config, segments=seg, parts=parts, inputs=inp, history=hist,
+                data_s=round(t1 - t0, 1), train_s=round(time.time() - t1, 1))
+
 # %% ../nbs/04_seq2seq_vae.ipynb #ca5731ed
+def code_head(Z:dict, # side ('train', 'valid') -> (n_clips, d) mean clip codes
+              y:dict, # side -> genre index of each clip
+              seed:int=0, # seed of the random forest
+             )->tuple: # (fitted head, 'rf' or 'logreg', {'train': acc, 'valid': acc, 'valid_by_head': {...}})
+    "The genre head on clip codes: random forest or logistic regression, chosen on the validation clips, refit on both sides."
+    heads = {'rf': latent_rf(seed=seed), 'logreg': latent_logreg()}
+    fits = {k: clone(h).fit(Z['train'], y['train']) for k, h in heads.items()}
+    if 'valid' not in Z: return fits['rf'], 'rf', {'train': float(fits['rf'].score(Z['train'], y['train']))}
+    acc = {k: float(f.score(Z['valid'], y['valid'])) for k, f in fits.items()}
+    best = max(acc, key=acc.get)  # a tie: the random forest, the paper's classifier
+    final = clone(heads[best]).fit(np.concatenate([Z['train'], Z['valid']]), np.concatenate([y['train'], y['valid']]))
+    return final, best, {'train': float(fits[best].score(Z['train'], y['train'])), 'valid': acc[best], 'valid_by_head': acc}
+
 def train_latent_job(job:TrainJob)->Path: # the model directory
-    "Train a USC latent model on the job's split, save it, and fit a random forest on its training clips' codes."
-    kl = job.knobs['latent']
-    with tempfile.TemporaryDirectory(prefix='genre-nbs-') as work:
-        res = run_latent_experiment(job.name, job.tracks, job.split, work, epochs=job.epochs or kl['epochs'].get(job.name),
-                                    seed=job.seed, n_per_track=kl['n_per_track'], latent_dim=kl['latent_dim'].get(job.name),
-                                    cache_dir=job.cache_dir, tsne=False, checkpoint=job.checkpoint)
-        if job.out.exists(): shutil.rmtree(job.out)
-        shutil.copytree(res['model_dir'], job.out)
-    p = LatentPredictor(*load_model_dir(job.out), job.out)
-    tr = np.flatnonzero(job.sides == 'train')
-    Z = np.stack([p.embed(load_audio(job.tracks['path'][i], sr=p.sr), p.sr) for i in tr])  # read at the model's rate, as the CLI does
-    save_head(job.out, latent_rf(seed=job.seed).fit(Z, job.y[tr]))
-    update_model_config(job.out, trained_on=job.trained_on, train_seconds=round(time.time() - job.started, 1),
-                        metrics=dict(rf_test=res['rf_test'], logreg_test=res['logreg_test'],
-                                     head='random forest (200 trees, depth 20) on the mean clip code'))
-    return job.out
+    "Train a USC latent model on the job's training tracks; save it with a t-SNE of its codes and a genre head on clip codes."
+    kl, name = job.knobs['latent'], job.name
+    f = fit_latent_model(name, job.tracks, job.split, job.epochs or kl['epochs'].get(name), job.seed, kl['n_per_track'],
+                         kl['latent_dim'].get(name), cache_dir=job.cache_dir, checkpoint=job.checkpoint)
+    codes = {s: latent_codes(f['model'], v) for s, v in f['inputs'].items()}
+    recon = {s: reconstruction_error(f['model'], v) for s, v in f['inputs'].items()}
+    out = save_model_dir(job.out, dict(f['config'], latent_dim=int(codes['train'].shape[1])), job.genres, keras_model=f['model'])
+    plot_codes_tsne(codes, f['parts'], job.genres, name, out/'tsne.png', job.seed)
+    p = LatentPredictor(*load_model_dir(out), out)
+    sides = [s for s in ('train', 'valid') if (job.sides == s).any()]
+    Z = {s: np.stack([p.embed(load_audio(a, sr=p.sr), p.sr) for a in job.tracks['path'][job.sides == s]]) for s in sides}  # as the CLI reads
+    head, best, metrics = code_head(Z, {s: job.y[job.sides == s] for s in sides}, job.seed)
+    save_head(out, head)
+    update_model_config(out, trained_on=job.trained_on, train_seconds=round(time.time() - job.started, 1), metrics=metrics,
+                        head=best, label=f'codes -> {best}', refit_on_valid='valid' in Z, figures=['tsne.png'],
+                        code_dim=int(codes['train'].shape[1]), recon=recon,
+                        note='latent rows: the head on the mean clip code (random forest or logistic regression) chosen on '
+                             'validation, then refit on train + validation')
+    return out
 
-for _name in LATENT_MODELS: register_model(_name, train=train_latent_job)
-
-# %% ../nbs/04_seq2seq_vae.ipynb #03fc9f02
-def run_latent_family(ctx:RunContext, k:dict, name:str)->list:
-    "A USC latent model trained on its own objective; random forest and logistic regression on its window codes."
-    t0 = time.time()
-    res = run_latent_experiment(name, ctx.tracks, ctx.split, ctx.work/name, epochs=k['epochs'].get(name), seed=ctx.seed,
-                                n_per_track=k['n_per_track'], latent_dim=k['latent_dim'].get(name),
-                                cache_dir=ctx.cache_dir, fig_dir=ctx.out, checkpoint=ctx.checkpoint)
-    model, cfg = load_model_dir(res['model_dir'])
-    seg = make_segments(ctx.tracks, 'random', win_s=cfg['input']['win_s'], n_random=k['n_per_track'], sr=cfg['input']['sr'],
-                        seed=ctx.seed, cache_dir=ctx.cache_dir, progress=False)
-    parts = {s: p for s, p in seg.sides(ctx.split).items() if s in ('train', 'valid', 'test') and len(p)}
-    Z = {s: latent_codes(model, prepare(p.X, cfg['input'], cfg['norm'])[0]) for s, p in parts.items()}
-    rows, nc = [], len(ctx.genres)
-    for cname, est in (('rf', latent_rf(seed=ctx.seed)), ('logreg', latent_logreg())):
-        est.fit(Z['train'], parts['train'].y)
-        sc = score_model({s: class_probabilities(est, z, nc) for s, z in Z.items()}, {s: p.y for s, p in parts.items()},
-                         {s: p.track for s, p in parts.items()}, ctx.seed)
-        figs = ctx.figures(f'{name}_{cname}', sc, f'{name} codes -> {cname}: test tracks') + [f'{name}_tsne.png']
-        rows.append(result_row(name, f'codes -> {cname}', ctx.protocol, sc, seconds=round(time.time() - t0, 1),
-                               code_dim=res['code_dim'], recon_mse=res['recon'].get('test'), epochs=res['epochs'], figures=figs,
-                               **ctx.track_ids({s: p.track for s, p in parts.items()})))
-    import tensorflow as tf
-    if not tf.distribute.has_strategy(): keras.backend.clear_session()  # frees memory; it would pop a strategy's scope
-    return rows
+_CODES = {'seq2seq_gru': 'the final GRU state', 'seq2seq_lstm': 'the final LSTM state',
+          'beta_vae': "the mean of the frames' posterior means", 'wavenet': 'the mean penultimate activations'}
+for _name, _preset in LATENT_INPUTS.items():
+    register_model(_name, inputs=(_preset['kind'],), train=train_latent_job, predictor=LatentPredictor, rows=(_preset['kind'],),
+                   embedding=_CODES[_name] + ', averaged over the clip')
 
 # %% ../nbs/04_seq2seq_vae.ipynb #c3778a8d
 _USC = "Qasemi, Vu, Pham & Shbita (USC): {} codes, FMA small 8 genres"
@@ -573,5 +585,3 @@ register_knobs('latent',
     quick=dict(epochs={'seq2seq_gru': 3, 'seq2seq_lstm': 3, 'beta_vae': 3, 'wavenet': 1}, n_per_track=2, latent_dim={'seq2seq_lstm': 128}),
     full=dict(epochs={}, n_per_track=8, latent_dim={}),
     tiny=dict(epochs={'seq2seq_gru': 1, 'seq2seq_lstm': 1, 'beta_vae': 1, 'wavenet': 1}, n_per_track=1, latent_dim={'seq2seq_lstm': 32}))
-for _name in LATENT_MODELS:
-    register_family(_name, functools.partial(run_latent_family, name=_name), models=(_name,), knobs='latent')

@@ -30,7 +30,7 @@ m_ref, h_ref = dsae(4)
 dsae(2, sys.argv[2]); m_res, h_res = dsae(4, sys.argv[2])  # two epochs, then resumed to four
 out['resume_equal'] = h_res['loss'] == h_ref['loss'] and all(np.array_equal(a, b) for a, b in zip(m_res.get_weights(), m_ref.get_weights()))
 out['loss'] = h_ref['loss']
-res = run_experiment(sys.argv[1], preset='tiny', out=sys.argv[3], models=['huang', 'dsae', 'cnn_small', 'beta_vae'],
+res = run_experiment(sys.argv[1], preset='tiny', out=sys.argv[3], models=['svm', 'two_layer_nn', 'dsae', 'cnn_small', 'beta_vae'],
                      progress=False, cache_dir=sys.argv[4])
 out['rows'] = [[r['model'], r['input'], r['status'], r.get('error'), r.get('test_acc')] for r in res['rows']]
 json.dump(out, open(sys.argv[5], 'w'))
@@ -51,7 +51,7 @@ def test_keras_families_train_under_a_two_replica_mirrored_strategy(tmp_path):
     assert r['loss'][-1] < r['loss'][0]                      # the mirrored DSAE learns
     assert r['resume_equal']                                 # and resumes to the uninterrupted run's weights
     rows = r['rows']
-    assert {m for m, *_ in rows} >= {'two_layer_nn', 'svm', 'dsae', 'ae', 'cnn', 'beta_vae'}
+    assert {m for m, *_ in rows} >= {'two_layer_nn', 'svm', 'dsae', 'ae_probe', 'cnn_small', 'beta_vae'}
     bad = [row for row in rows if row[2] != 'ok']
     assert not bad, bad                                      # every family ran; none failed under the strategy
     print(f"{len(rows)} rows trained and scored under MirroredStrategy over 2 logical CPU devices")

@@ -13,8 +13,8 @@ from .data import (DatasetError, SettingError, SPLIT_PROTOCOLS, genre_labels, ma
                             default_data_dir, atomic_write, write_json, json_default, clean_stale_tmp, save_figure)
 from .synthetic import load_tracks
 from .features import plot_genre_spectrograms
-from .metrics import plot_raw_pca
-from .training import reseed, training_scope
+from .metrics import paired_comparison, plot_raw_pca
+from .training import progress_scope, reseed, training_scope
 from .families import (FAMILIES, KNOBS, MODELS, PAPER_RESULTS, PRESET_NAMES, RunContext, load_predictor,
                                 model_names, register_family, train_job)
 import genre_nbs
@@ -31,8 +31,9 @@ for _m in sorted((m.name for m in pkgutil.iter_modules(genre_nbs.__path__) if m.
     importlib.import_module(f'genre_nbs.{_m}')  # every module of the package: each model notebook's declarations
 
 # %% auto #0
-__all__ = ['DATA_KNOBS', 'PRESETS', 'MODEL_NAMES', 'REPORT_VERSION', 'preset_knobs', 'run_figures_family', 'package_versions',
-           'results_markdown', 'plot_results', 'run_experiment', 'train_model']
+__all__ = ['DATA_KNOBS', 'PRESETS', 'MODEL_NAMES', 'PAPER_COMPARISONS', 'REPORT_VERSION', 'preset_knobs', 'run_figures_family',
+           'package_versions', 'results_markdown', 'plot_results', 'compare_rows', 'comparisons_markdown',
+           'run_experiment', 'train_model']
 
 # %% ../nbs/06_evaluation.ipynb #4206be4e
 DATA_KNOBS = {'quick': dict(n_per_genre=10, duration=30.0), 'full': dict(n_per_genre=10, duration=30.0),
@@ -141,6 +142,75 @@ def plot_results(rows:list, # result rows (run_experiment()['rows'])
     plt.close(fig)
     return save_figure(fig, path)
 
+# %% ../nbs/06_evaluation.ipynb #fdca98b4
+PAPER_COMPARISONS = (  # (paper, row a, row b, what the paper found: None = from its numbers, 'a' = a better, '' = no claim)
+    *[('Huang et al.', (m, 'logmel'), (m, 'raw'), None) for m in ('svm', 'knn', 'ffnn', 'cnn')],
+    *[('Huang et al.', ('cnn', 'logmel'), (m, 'logmel'), None) for m in ('svm', 'knn', 'ffnn')],
+    ('Sawhney et al. (DSAE)', ('dsae', 'dsae'), ('two_layer_nn', 'dsae'), None),
+    ('Sawhney et al. (DSAE)', ('dsae', 'dsae'), ('ae_probe', 'dsae'), 'a'),  # its PCA figures: the plain code does not separate genres
+    ('Qasemi et al. (USC)', ('seq2seq_gru', 'raw_pooled'), ('seq2seq_lstm', 'logmel'), None),
+    ('Qasemi et al. (USC)', ('seq2seq_gru', 'raw_pooled'), ('beta_vae', 'logmel'), None),
+    ('Qasemi et al. (USC)', ('seq2seq_lstm', 'logmel'), ('beta_vae', 'logmel'), None),
+    ('Qasemi et al. (USC)', ('wavenet', 'mulaw_logmel'), ('beta_vae', 'logmel'), ''),
+    *[('beyond the papers', a, ('cnn', 'logmel'), '') for a in (('musicnn', 'musicnn_mtt'), ('musicnn', 'musicnn_msd'), ('random_cnn', 'logmel'))])
+
+def _paper_number(row:tuple)->float|None: # a paper's test accuracy for (model, input), if it published one
+    r = PAPER_RESULTS.get(row) or PAPER_RESULTS.get((row[0], 'codes'))  # a latent model's number holds for any head
+    return None if r is None else r['test']
+
+def _paper_says(a:tuple, b:tuple, says)->str:
+    "'a', 'b' or '' (no claim): the paper's verdict on rows a and b, from its numbers when `says` is None."
+    if says is not None: return says
+    pa, pb = _paper_number(a), _paper_number(b)
+    if pa is None or pb is None or pa == pb: return ''
+    return 'a' if pa > pb else 'b'
+
+# %% ../nbs/06_evaluation.ipynb #89e65c9b
+def _verdict(says:str, diff:float, p:float, alpha:float=0.05)->str:
+    "How our difference a - b reads against the paper's verdict `says` ('a', 'b' or '')."
+    decided = p < alpha
+    if diff == 0: return 'no difference'
+    ours = 'a' if diff > 0 else 'b'
+    if not says: return f"{ours} better, decided" if decided else 'not decided'
+    if ours == says: return 'agrees, decided' if decided else 'same direction, not decided'
+    return 'disagrees, decided' if decided else 'other direction, not decided'
+
+def compare_rows(rows:list, # result rows (each with its `test_pred`: test track -> predicted genre)
+                 truth:dict, # test track -> true genre
+                 comparisons=PAPER_COMPARISONS, # (paper, row a, row b, paper's verdict) as in `PAPER_COMPARISONS`
+                 seed:int=0, # seed of the bootstrap
+                )->list: # one dict per comparison
+    "Each comparison on the test tracks both rows answered: accuracies, a - b with its paired interval, McNemar's p, the verdict."
+    by_key = {(r['model'], r.get('train_input')): r for r in rows if r.get('status', 'ok') == 'ok' and r.get('test_pred')}
+    out = []
+    for paper, a, b, says in comparisons:
+        c = dict(paper=paper, a=' / '.join(a), b=' / '.join(b), paper_a=_paper_number(a), paper_b=_paper_number(b),
+                 paper_says=_paper_says(a, b, says))
+        ra, rb = by_key.get(a), by_key.get(b)
+        if ra is None or rb is None: out.append(dict(c, verdict='not in this run')); continue
+        tr = sorted(set(ra['test_pred']) & set(rb['test_pred']))
+        c.update(paired_comparison([truth[t] for t in tr], [ra['test_pred'][t] for t in tr], [rb['test_pred'][t] for t in tr], seed=seed))
+        out.append(dict(c, verdict=_verdict(c['paper_says'], c['diff'], c['p'])))
+    return out
+
+# %% ../nbs/06_evaluation.ipynb #2019ea26
+def _pp(v)->str: return f'{100 * v:+.1f}'  # a difference in points
+
+def comparisons_markdown(comps:list, # from `compare_rows`
+                        )->list: # markdown lines of the report's comparisons section
+    "The papers' comparisons as a table: each paper's numbers, ours, the paired difference, McNemar's p and the verdict."
+    lines = ["## The papers' comparisons", '', "Two rows of the table above on the test tracks both answered: track accuracy of a and b, "
+             "the difference a - b in points with its paired bootstrap 95% interval, McNemar's exact p-value on the tracks where "
+             "they disagree; decided: p < 0.05. Paper: the two numbers the source reported, on its own data.", '',
+             '| paper | a | b | paper: a / b | ours: a / b | a - b [95% CI] | McNemar p | tracks | verdict |', '|---|---|---|---|---|---|---|---|---|']
+    for c in comps:
+        paper = (f"{_pct(c['paper_a'])} / {_pct(c['paper_b'])}" if c['paper_a'] is not None or c['paper_b'] is not None
+                 else {'a': 'a better', 'b': 'b better'}.get(c['paper_says'], '–'))
+        if 'n' not in c: lines.append(f"| {c['paper']} | {c['a']} | {c['b']} | {paper} | – | – | – | – | {c['verdict']} |"); continue
+        lines.append(f"| {c['paper']} | {c['a']} | {c['b']} | {paper} | {_pct(c['acc_a'])} / {_pct(c['acc_b'])} | "
+                     f"{_pp(c['diff'])} [{_pp(c['lo'])}, {_pp(c['hi'])}] | {c['p']:.3f} | {c['n']} | {c['verdict']} |")
+    return lines
+
 # %% ../nbs/06_evaluation.ipynb #b9c44465
 REPORT_VERSION = 3  # the rows' format: 2 added each row's tracks, 3 rows scored from saved models (a --resume never mixes formats)
 
@@ -225,10 +295,10 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
                    seed:int=0, # seed of the split, the windows and the weights
                    out='figures', # folder for results.md, results.json and the figures
                    models=None, # families or model names to run (None: all)
-                   progress:bool=True, # tqdm bar over the families (stderr)
+                   progress:bool=True, # progress bars (stderr): the families, and inside each the files, epochs and tracks
                    resume:bool=False, # reuse runs/<family>.json written for the same configuration
                    cache_dir=None, # segment / feature cache (None: data/cache)
-                  )->dict: # {'rows', 'config', 'dataset', 'versions', 'timings', 'paths'}
+                  )->dict: # {'rows', 'comparisons', 'config', 'dataset', 'versions', 'timings', 'paths'}
     "Train and evaluate every model family on one dataset and split; write results.md, results.json and the figures."
     knobs = preset_knobs(preset)
     valid_protocols = SPLIT_PROTOCOLS + ('leaky',)
@@ -257,14 +327,17 @@ def run_experiment(data=None, # dataset folder (GTZAN, Kaggle or FMA layout); No
         bar = tqdm(families, desc='genre-nbs reproduce', disable=not progress, unit='family')
         for name in bar:
             bar.set_postfix_str(name)
-            fam_rows, timings[name] = _run_family(FAMILIES[name], ctx, knobs, out/'runs'/f'{name}.json', key, resume)
+            with progress_scope(progress):  # inside each family: files featurised, epochs, tracks scored
+                fam_rows, timings[name] = _run_family(FAMILIES[name], ctx, knobs, out/'runs'/f'{name}.json', key, resume)
             rows += fam_rows
     timings['total'] = round(time.time() - t_start, 1)
-    res = dict(rows=rows, config=config, dataset=dict(dataset, root=_where(dataset['root'])),  # no machine path in the report
+    comps = compare_rows(rows, dict(zip(tracks['track_id'], tracks['genre'])), seed=seed)  # the papers' comparisons, paired
+    res = dict(rows=rows, comparisons=comps, config=config, dataset=dict(dataset, root=_where(dataset['root'])),  # no machine path in the report
                split=dict(zip(tracks['track_id'], split)),  # every row's train / valid / test tracks are among these
                versions=package_versions(), timings=timings, config_key=key,
                paper_results={f'{m} / {i}': v for (m, i), v in PAPER_RESULTS.items()})
     md = results_markdown(rows, dict(dataset=dataset, preset=preset, seed=seed, protocol=protocol))
+    md += '\n' + '\n'.join(comparisons_markdown(comps)) + '\n'
     if any(r.get('track_acc') is not None for r in rows): plot_results(rows, out/'results.png', title=f"{dataset['kind']} set, preset {preset}: test tracks")
     atomic_write(out/'results.md', lambda p: Path(p).write_text(md))
     write_json(out/'results.json', res)
@@ -281,7 +354,7 @@ def train_model(name:str, # a declared model name (`MODEL_NAMES`)
                 input:str|None=None, # input representation (one of the model's inputs; default: its first)
                 preset:str='quick', # knobs (windows per track, batch size ...): see `preset_knobs`
                 cache_dir=None, # segment / feature cache (None: data/cache)
-                progress:bool=False, # progress bars while extracting features
+                progress:bool=False, # progress bars (stderr): files featurised, epochs with their validation metrics
                 protocol:str='track', # the track split, as `run_experiment`'s: 'track', 'files', 'group' or 'official'
                 split_dir=None, # folder of split files for protocol 'files'
                )->Path: # the model directory
@@ -305,6 +378,6 @@ def train_model(name:str, # a declared model name (`MODEL_NAMES`)
     reseed(seed)
     job = train_job(name, inp, tracks, split, genres_found, y, out, seed, knobs, cache_dir, epochs=epochs, progress=progress,
                     trained_on=_trained_on(dataset, tracks, split, seed, preset, protocol))  # the job the report's row gets
-    with training_scope(spec.keras): path = Path(spec.train(job))  # as the report trains it (several GPUs: mirrored)
+    with training_scope(spec.keras), progress_scope(progress): path = Path(spec.train(job))  # as the report trains it (several GPUs: mirrored)
     shutil.rmtree(job.checkpoint, ignore_errors=True)  # saved: the per-epoch state has done its job
     return path

@@ -14,6 +14,7 @@ from .data import (DSAE_GENRES, AudioLoadError, ClipTooShortError, DatasetError,
                             load_audio, write_json, make_segments)
 from .features import batch_transform, input_config, kaggle_matrix, logmel
 from .metrics import accuracy_ci, plot_confusion, plot_history, plot_prf
+from .training import progress_bar, progress_on
 
 # %% auto #0
 __all__ = ['MODELS', 'CONFIG_VERSION', 'BLOCK_S', 'INPUT_GENRES', 'PRESET_NAMES', 'KNOBS', 'PAPER_RESULTS', 'FAMILIES',
@@ -292,6 +293,7 @@ def train_job(name:str, # the model name
     use, out = input_tracks(tracks, input), Path(out)
     if not use.all(): genres = sorted(set(tracks['genre'][use])); y = np.searchsorted(genres, tracks['genre'].to_numpy())
     keep = use & (np.asarray(split) != 'test')
+    kw.setdefault('progress', progress_on())  # featurising bars inside a progress_scope
     ckpt = kw.pop('checkpoint', None) or out.parent/f'{out.name}.ckpt'
     ids, sides = tracks['track_id'].to_numpy(), np.asarray(split)
     kw['trained_on'] = dict(kw.get('trained_on') or {}, **{f'{s}_tracks': sorted(ids[keep & (sides == s)].tolist()) for s in ('train', 'valid')})
@@ -446,7 +448,7 @@ def score_predictor(pred, # a loaded Predictor
                    )->dict: # test_acc (windows), track_acc [lo, hi], macro_f1, n_test_tracks; _true, _pred, _index
     "Score a model on whole tracks read as `genre-nbs classify` reads them; unreadable or too short tracks are skipped."
     P, right, keep, skipped, y = [], [], [], [], np.asarray(y)
-    for i, path in enumerate(paths):
+    for i, path in enumerate(progress_bar(paths, desc=f'{pred.name}: test tracks', unit='track')):
         try:
             p = file_proba(pred, path)
             w = pred.window_proba(load_audio(path, sr=pred.sr, duration=pred.max_seconds), pred.sr)

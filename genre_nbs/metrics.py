@@ -11,8 +11,9 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from .data import save_figure
 
 # %% auto #0
-__all__ = ['accuracy_ci', 'track_vote', 'classification_table', 'class_probabilities', 'score_model', 'plot_confusion',
-           'plot_prf', 'plot_history', 'plot_embedding', 'plot_embedding_pair', 'plot_embedding_panels', 'plot_raw_pca']
+__all__ = ['accuracy_ci', 'paired_comparison', 'track_vote', 'classification_table', 'class_probabilities', 'score_model',
+           'plot_confusion', 'plot_prf', 'plot_history', 'plot_embedding', 'plot_embedding_pair',
+           'plot_embedding_panels', 'plot_raw_pca']
 
 # %% ../nbs/01a_metrics.ipynb #4eba86e0
 def accuracy_ci(y_true, # true labels
@@ -30,6 +31,28 @@ def accuracy_ci(y_true, # true labels
     boots = hits[idx].mean(1)
     a = (1 - level) / 2
     return float(hits.mean()), float(np.quantile(boots, a)), float(np.quantile(boots, 1 - a))
+
+# %% ../nbs/01a_metrics.ipynb #af87da90
+def paired_comparison(y_true, # true labels of the shared test items
+                      pred_a, # model a's predicted labels
+                      pred_b, # model b's predicted labels, for the same items
+                      n_boot:int=2000, # bootstrap resamples
+                      seed:int=0, # seed of the resampling
+                      level:float=0.95, # coverage of the interval
+                     )->dict: # acc_a, acc_b, diff (a - b), lo, hi, a_only, b_only, p (McNemar), n
+    "Two models on the same test items: the accuracy difference with a paired bootstrap interval, and McNemar's exact p."
+    from scipy.stats import binomtest
+    y = np.asarray(y_true)
+    if not len(y) == len(pred_a) == len(pred_b): raise ValueError(f"{len(y)} labels, {len(pred_a)} and {len(pred_b)} predictions")
+    if len(y) == 0: raise ValueError("no shared test item to compare on")
+    ha, hb = np.asarray(pred_a) == y, np.asarray(pred_b) == y
+    idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
+    boots = ha[idx].mean(1) - hb[idx].mean(1)
+    a_only, b_only = int((ha & ~hb).sum()), int((hb & ~ha).sum())
+    p = binomtest(a_only, a_only + b_only, 0.5).pvalue if a_only + b_only else 1.0
+    q = (1 - level) / 2
+    return dict(acc_a=float(ha.mean()), acc_b=float(hb.mean()), diff=float(ha.mean() - hb.mean()), lo=float(np.quantile(boots, q)),
+                hi=float(np.quantile(boots, 1 - q)), a_only=a_only, b_only=b_only, p=float(p), n=len(y))
 
 # %% ../nbs/01a_metrics.ipynb #a5088bab
 def track_vote(probs, # (n_windows, n_classes) class probabilities

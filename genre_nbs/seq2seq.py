@@ -14,7 +14,7 @@ from keras import layers, ops
 from .data import ClipTooShortError, check_audio, fixed_windows, load_audio, make_segments, write_json
 from .features import logmel
 from .metrics import plot_embedding
-from .training import training_key, fit_epochs, shuffled_epoch
+from .training import training_key, fit_epochs, progress_bar, shuffled_epoch
 from .families import (Predictor, TrainJob, load_model_dir, register_knobs, register_model, register_paper_result,
                                 save_head, save_model_dir, update_model_config)
 from .baselines import evaluate_on_codes, latent_logreg, latent_rf
@@ -560,7 +560,7 @@ def train_latent_job(job:TrainJob)->Path: # the model directory
     plot_codes_tsne(codes, f['parts'], job.genres, name, out/'tsne.png', job.seed)
     p = LatentPredictor(*load_model_dir(out), out)
     sides = [s for s in ('train', 'valid') if (job.sides == s).any()]
-    Z = {s: np.stack([p.embed(load_audio(a, sr=p.sr), p.sr) for a in job.tracks['path'][job.sides == s]]) for s in sides}  # as the CLI reads
+    Z = {s: np.stack([p.embed(load_audio(a, sr=p.sr), p.sr) for a in progress_bar(job.tracks['path'][job.sides == s], desc=f'{job.name}: {s} clip codes', unit='clip')]) for s in sides}  # as the CLI reads
     head, best, metrics = code_head(Z, {s: job.y[job.sides == s] for s in sides}, job.seed)
     save_head(out, head)
     update_model_config(out, trained_on=job.trained_on, train_seconds=round(time.time() - job.started, 1), metrics=metrics,
@@ -578,8 +578,8 @@ for _name, _preset in LATENT_INPUTS.items():
 
 # %% ../nbs/04_seq2seq_vae.ipynb #c3778a8d
 _USC = "Qasemi, Vu, Pham & Shbita (USC): {} codes, FMA small 8 genres"
-register_paper_result('seq2seq_gru', 'codes', 0.45, _USC.format('Seq2Seq-AE'))
-register_paper_result('seq2seq_lstm', 'codes', 0.45, _USC.format('Seq2Seq-AE'))
+register_paper_result('seq2seq_gru', 'codes', 0.45, _USC.format('naive Seq2Seq-AE (GRU, raw audio)'))
+register_paper_result('seq2seq_lstm', 'codes', 0.32, _USC.format('Seq2Seq-AE on mel (LSTM)'))
 register_paper_result('beta_vae', 'codes', 0.30, _USC.format('beta-VAE'))
 register_knobs('latent',
     quick=dict(epochs={'seq2seq_gru': 3, 'seq2seq_lstm': 3, 'beta_vae': 3, 'wavenet': 1}, n_per_track=2, latent_dim={'seq2seq_lstm': 128}),

@@ -4,15 +4,16 @@
 
 # %% ../nbs/01c_training.ipynb #8956664b
 from __future__ import annotations
-import contextlib, hashlib, json, logging, os, time, warnings
+import contextlib, contextvars, hashlib, json, logging, os, time, warnings
 from pathlib import Path
 import numpy as np
 from .data import atomic_write, clean_stale_tmp
 from . import scale
 
 # %% auto #0
-__all__ = ['TRAIN_STATE_VERSION', 'deterministic_tf', 'reseed', 'training_scope', 'array_digest', 'training_key',
-           'save_training_state', 'load_training_state', 'take_rows', 'shuffled_epoch', 'fit_epochs']
+__all__ = ['TRAIN_STATE_VERSION', 'deterministic_tf', 'reseed', 'training_scope', 'progress_scope', 'progress_on', 'progress_bar',
+           'array_digest', 'training_key', 'save_training_state', 'load_training_state', 'take_rows', 'shuffled_epoch',
+           'fit_epochs']
 
 # %% ../nbs/01c_training.ipynb #6181acaf
 def deterministic_tf()->bool: # True if TensorFlow runs one op at a time
@@ -49,6 +50,28 @@ class _DropRetracingNotes(logging.Filter):
 
 if not any(isinstance(f, _DropRetracingNotes) for f in logging.getLogger('tensorflow').filters):
     logging.getLogger('tensorflow').addFilter(_DropRetracingNotes())
+
+# %% ../nbs/01c_training.ipynb #f9fae6ea
+_PROGRESS = contextvars.ContextVar('genre_nbs_progress', default=False)
+
+@contextlib.contextmanager
+def progress_scope(on:bool=True): # True: show the bars of the work done inside; False: hide them
+    "Show (or hide) the progress bars of the steps run inside: files featurised, epochs with their validation metrics, tracks scored."
+    token = _PROGRESS.set(on)
+    try: yield
+    finally: _PROGRESS.reset(token)
+
+def progress_on()->bool: return _PROGRESS.get() # whether the current code runs inside progress_scope(True)
+
+def progress_bar(iterable=None, # what to iterate over (or None, and call .update())
+                 desc:str='', # what the bar counts
+                 total:int|None=None, # number of steps when `iterable` has no length
+                 force:bool=False, # show it even outside progress_scope
+                 **kw, # more tqdm arguments (unit, initial, ...)
+                ): # a tqdm bar on stderr, removed when it finishes
+    "The progress bar of one step of the library: shown inside `progress_scope(True)` (or with `force`), else silent."
+    from tqdm import tqdm
+    return tqdm(iterable, desc=desc, total=total, disable=not (force or progress_on()), leave=False, **kw)
 
 # %% ../nbs/01c_training.ipynb #e11dcb52
 TRAIN_STATE_VERSION = 2  # bump when the layout of train_state.npz changes
@@ -149,7 +172,7 @@ def fit_epochs(model, # compiled Keras model, trained in place
                patience:int|None=None, # stop after this many epochs without a better `monitor` (None: never)
                checkpoint=None, # folder for train_state.npz after every epoch; a rerun resumes from it (None: off)
                key:str='', # this run's training_key: a saved state with another key is not used
-               verbose:bool=False, # print one line per epoch
+               verbose:bool=False, # show the epoch bar even outside `progress_scope`
               )->dict: # per-epoch metric lists, plus 'best_epoch', 'seconds', 'resumed_from'
     "Train epoch by epoch; keep the best weights by `monitor`; save and resume the whole state with `checkpoint`."
     rng = np.random.default_rng(seed)
@@ -164,7 +187,7 @@ def fit_epochs(model, # compiled Keras model, trained in place
             hist, best, best_ep, wait, done, spent = (meta['hist'], meta['best'], meta['best_ep'], meta['wait'],
                                                       meta['done'], meta['seconds'])
             rng.bit_generator.state = meta['rng']; start = meta['epochs_done']
-    t0 = time.time()
+    t0, bar = time.time(), progress_bar(desc=f'{getattr(model, "name", "model")} epochs', total=epochs, initial=start, force=verbose, unit='epoch')
     for ep in range(start, epochs):
         if done: break
         for k, v in run_epoch(ep, rng).items(): hist.setdefault(k, []).append(float(v))
@@ -174,11 +197,12 @@ def fit_epochs(model, # compiled Keras model, trained in place
             else:
                 wait += 1
                 done = patience is not None and wait >= patience
-        if verbose: print(ep, {k: round(v[-1], 4) for k, v in hist.items()}, flush=True)
+        bar.update(); bar.set_postfix({k.replace('accuracy', 'acc'): round(v[-1], 3) for k, v in hist.items()}, refresh=False)
         if state is not None:
             save_training_state(state, model, dict(key=key, hist=hist, best=best, best_ep=best_ep, wait=wait, done=done,
                                                    epochs_done=ep + 1, seconds=spent + time.time() - t0,
                                                    rng=rng.bit_generator.state), best_w)
+    bar.close()
     if best_w is not None: model.set_weights(best_w)
     n = len(next(iter(hist.values()), []))
     return dict(hist, best_epoch=best_ep if monitor is not None else n - 1, seconds=spent + time.time() - t0,

@@ -22,10 +22,50 @@ def timeit(f, n, label=None):
     if label: CPU[label] = (time.process_time() - c0) / n
     return float(np.median(ts))
 
+def forward_flops(model)->float:
+    "Multiply-adds x 2 of one example's forward pass through the conv and dense layers (the rest is memory-bound)."
+    import keras
+    f = 0.
+    for l in model.layers:
+        if isinstance(l, (keras.layers.Conv1D, keras.layers.Conv2D)):
+            f += 2 * np.prod(l.output.shape[1:]) * np.prod(l.kernel_size) * l.input.shape[-1]
+        elif isinstance(l, keras.layers.Dense): f += 2 * l.input.shape[-1] * l.units
+    return float(f)
+
+def matmul_peak(n:int=2048, reps:int=10)->float:
+    "GFLOP/s of TensorFlow's float32 matmul on this machine, now (the ceiling a network's epoch can approach)."
+    import tensorflow as tf
+    a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
+    tf.matmul(a, b).numpy()
+    t = time.perf_counter()
+    for _ in range(reps): tf.matmul(a, b).numpy()
+    return reps * 2 * n ** 3 / (time.perf_counter() - t) / 1e9
+
+def train_throughput(quick:bool)->list:
+    "Huang's CNN, one training epoch of batch-200 steps: Keras's BatchNormalization (naive) vs FusedBatchNorm (ours), GFLOP/s vs the matmul peak."
+    import keras, genre_nbs.cnn as cnn
+    n = 400 if quick else 2000
+    X = np.random.default_rng(0).normal(size=(n, 64, 173, 1)).astype(np.float32)
+    Y = np.eye(10, dtype=np.float32)[np.arange(n) % 10]
+    peak, out, per = matmul_peak(), [], {}
+    for label, bn in (('Keras BatchNormalization (naive)', keras.layers.BatchNormalization), ('FusedBatchNorm (ours)', cnn.FusedBatchNorm)):
+        real, cnn.FusedBatchNorm = cnn.FusedBatchNorm, bn
+        try: m = cnn.huang_cnn()
+        finally: cnn.FusedBatchNorm = real
+        m.fit(X[:200], Y[:200], batch_size=200, verbose=0)  # graph build
+        t = time.perf_counter(); m.fit(X, Y, batch_size=200, verbose=0); per[label] = (time.perf_counter() - t) / n
+        gflops = 3 * forward_flops(m) / per[label] / 1e9  # forward + backward (two products per layer) = 3 forwards
+        out.append((f"Huang CNN train epoch, {n} windows 64 x 173, batch 200, {label}", f"{per[label] * 1e3:.2f} ms/window",
+                    f"{gflops:.0f} GFLOP/s = {100 * gflops / peak:.0f}% of the matmul peak ({peak:.0f} GFLOP/s, 2048^2 float32, same run)"))
+    a, b = per.values()
+    out.append(("Huang CNN train epoch: naive / ours", f"{a / b:.2f}x", f"{3 * forward_flops(m) / 1e9:.2f} GFLOP per window forward + backward"))
+    return out
+
 def run(quick:bool=QUICK)->dict:
     "Measure; return {'rows': [(what, time, note), ...]} (callable from benchmarks/run.py)."
     rng = np.random.default_rng(0)
     rows = []
+    rows += train_throughput(quick)
     # --- training: seconds per epoch of 1000 windows of 64 x 173 (Huang's net, batch 200) ---
     n_win = 200 if quick else 1000
     tracks = [rng.normal(0, 1, (64, 173 * 2)).astype(np.float32) for _ in range(n_win // 4)]

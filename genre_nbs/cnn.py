@@ -20,13 +20,13 @@ from .families import (Predictor, TrainJob, load_model_dir, register_knobs, regi
                                 save_head, save_model_dir)
 
 # %% auto #0
-__all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'CNN_ARCHS', 'RANDOM_CNN', 'huang_cnn', 'huang_cnn_raw', 'usc_cnn',
-           'random_crops', 'fixed_crops', 'fit_norm', 'apply_norm', 'spec_augment', 'mixup', 'balanced_weights',
-           'window_probs', 'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier', 'save_classifier',
-           'load_classifier', 'predict_tracks', 'classify_audio', 'CNNPredictor', 'build_cnn', 'train_cnn_job',
-           'run_cnn_experiment', 'track_folds', 'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample', 'random_cnn',
-           'random_cnn_features', 'fit_linear_head', 'fit_random_cnn', 'crossval_random_cnn', 'crossval_linear_head',
-           'train_random_cnn_job', 'RandomCNNPredictor']
+__all__ = ['LOGMEL_INPUT', 'RAW_INPUT', 'SPEC_AUG', 'ARCHS', 'CNN_ARCHS', 'RANDOM_CNN', 'FusedBatchNorm', 'huang_cnn',
+           'huang_cnn_raw', 'usc_cnn', 'random_crops', 'fixed_crops', 'fit_norm', 'apply_norm', 'spec_augment', 'mixup',
+           'balanced_weights', 'window_probs', 'train_cnn', 'track_features', 'CNNClassifier', 'make_classifier',
+           'save_classifier', 'load_classifier', 'predict_tracks', 'classify_audio', 'CNNPredictor', 'build_cnn',
+           'train_cnn_job', 'run_cnn_experiment', 'track_folds', 'crossval_cnn', 'kaggle_rf_cv', 'compare_on_sample',
+           'random_cnn', 'random_cnn_features', 'fit_linear_head', 'fit_random_cnn', 'crossval_random_cnn',
+           'crossval_linear_head', 'train_random_cnn_job', 'RandomCNNPredictor']
 
 # %% ../nbs/05_cnn.ipynb #44a799be
 class _Seeds:
@@ -39,6 +39,26 @@ def _compile(model, lr):
     model.compile(keras.optimizers.Adam(lr), loss='categorical_crossentropy',
                   metrics=[keras.metrics.CategoricalAccuracy(name='accuracy')])
     return model
+
+# %% ../nbs/05_cnn.ipynb #6d476f2b
+@keras.saving.register_keras_serializable(package='genre_nbs')
+class FusedBatchNorm(layers.BatchNormalization):
+    "Keras's `BatchNormalization`, computed by TensorFlow's fused kernel when training on channels-last 3-D or 4-D input."
+    def _fusable(self, inputs, training, mask)->bool:
+        return bool(training and self.trainable and mask is None and len(inputs.shape) in (3, 4) and self.axis in (-1, len(inputs.shape) - 1)
+                    and self.center and self.scale and not self.renorm and keras.backend.backend() == 'tensorflow')
+    def call(self, inputs, training=None, mask=None):
+        if not self._fusable(inputs, training, mask): return super().call(inputs, training=training, mask=mask)
+        import tensorflow as tf
+        x = tf.cast(inputs, 'float32')
+        if len(inputs.shape) == 3: x = x[:, :, None, :]  # (batch, time, channels): a one-row image
+        y, mean, var = tf.compat.v1.nn.fused_batch_norm(x, tf.cast(self.gamma, 'float32'), tf.cast(self.beta, 'float32'),
+                                                        epsilon=self.epsilon, is_training=True)
+        n = tf.cast(tf.size(x) // tf.shape(x)[-1], 'float32')
+        var = var * (n - 1) / n  # the kernel returns the unbiased variance; Keras keeps the batch's own
+        self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1 - self.momentum))
+        self.moving_variance.assign(self.moving_variance * self.momentum + var * (1 - self.momentum))
+        return tf.cast(y[:, :, 0, :] if len(inputs.shape) == 3 else y, self.compute_dtype)
 
 # %% ../nbs/05_cnn.ipynb #c38f50ee
 def huang_cnn(input_shape=(64, 173, 1), # (n_mels, n_frames, 1): 2 s of log-mel, 64 mels, hop 256
@@ -56,13 +76,13 @@ def huang_cnn(input_shape=(64, 173, 1), # (n_mels, n_frames, 1): 2 s of log-mel,
     reg = regularizers.l2(l2) if l2 else None
     inp = keras.Input(tuple(input_shape))
     x = layers.Conv2D(width, (4, 4), activation='relu', kernel_initializer=s.init())(inp)
-    x = layers.BatchNormalization()(x)
+    x = FusedBatchNorm()(x)
     x = layers.MaxPooling2D((2, 4))(x)
     x = layers.Conv2D(width, (3, 5), activation='relu', kernel_regularizer=reg, kernel_initializer=s.init())(x)
     x = layers.MaxPooling2D((2, 2))(x)
     x = layers.Dropout(0.2, seed=s.next())(x)
     x = layers.Conv2D(width, (2, 2), activation='relu', kernel_initializer=s.init())(x)
-    x = layers.BatchNormalization()(x)
+    x = FusedBatchNorm()(x)
     x = layers.MaxPooling2D((2, 2))(x)
     x = layers.Dropout(0.2, seed=s.next())(x)
     if head == 'gap': x = layers.GlobalAveragePooling2D()(x)
@@ -92,13 +112,13 @@ def huang_cnn_raw(n_samples:int=44100, # samples per window (2 s at 22050 Hz)
     inp = keras.Input((n_samples, 1))
     x = layers.Conv1D(64, frame, strides=stride, activation='relu', kernel_initializer=s.init())(inp)
     x = layers.Conv1D(64, 4, activation='relu', kernel_initializer=s.init())(x)
-    x = layers.BatchNormalization()(x)
+    x = FusedBatchNorm()(x)
     x = layers.MaxPooling1D(4)(x)
     x = layers.Conv1D(64, 5, activation='relu', kernel_regularizer=reg, kernel_initializer=s.init())(x)
     x = layers.MaxPooling1D(2)(x)
     x = layers.Dropout(0.2, seed=s.next())(x)
     x = layers.Conv1D(64, 2, activation='relu', kernel_initializer=s.init())(x)
-    x = layers.BatchNormalization()(x)
+    x = FusedBatchNorm()(x)
     x = layers.MaxPooling1D(2)(x)
     x = layers.Dropout(0.2, seed=s.next())(x)
     x = layers.Flatten()(x)
@@ -123,7 +143,7 @@ def usc_cnn(input_shape=(64, 173, 1), # (n_mels, n_frames, 1) mel-spectrogram ch
     inp = keras.Input(tuple(input_shape)); x = inp
     for f in filters:
         x = layers.Conv2D(f, 3, padding='same', use_bias=False, kernel_initializer=s.init())(x)
-        x = layers.BatchNormalization()(x)
+        x = FusedBatchNorm()(x)
         x = layers.ReLU()(x)
         x = layers.MaxPooling2D(2)(x)
     x = layers.GlobalAveragePooling2D()(x)

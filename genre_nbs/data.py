@@ -638,7 +638,7 @@ def dsae_chunks(y:np.ndarray, # 1-D signal at 22050 Hz
                 pool:int=40, # average-pooling factor
                 chunk:int=500, # values per chunk
                 n_chunks:int|None=20, # chunks kept (the paper: 20); None keeps all n_samples//pool//chunk
-                pad:bool=False, # zero-pad a clip shorter than n_samples instead of raising
+                pad:bool=False, # zero-pad a clip shorter than the kept chunks instead of raising
                )->np.ndarray: # (n_chunks, chunk) float32
     "The DSAE paper's raw input: first `n_samples`, mean-pooled by `pool`, cut into consecutive `chunk`-value pieces."
     check_positive_int(n_samples=n_samples, pool=pool, chunk=chunk)
@@ -648,11 +648,11 @@ def dsae_chunks(y:np.ndarray, # 1-D signal at 22050 Hz
     if n_chunks is None: n_chunks = total
     check_positive_int(n_chunks=n_chunks)
     if n_chunks > total: raise ValueError(f"n_chunks={n_chunks} exceeds the {total} chunks in {n_samples} samples")
-    y = check_audio(y)
-    if len(y) < n_samples:
-        if not pad: _too_short(len(y), n_samples, 'the DSAE input')
-        y = np.pad(y, (0, n_samples - len(y)))
-    return y[:n_samples].reshape(-1, pool).mean(axis=1).reshape(-1, chunk)[:n_chunks].astype(np.float32)
+    y, need = check_audio(y), n_chunks * pool * chunk  # the kept chunks read only the first `need` samples
+    if len(y) < need:
+        if not pad: _too_short(len(y), need, f'the DSAE input ({n_chunks} chunks)')
+        y = np.pad(y, (0, need - len(y)))
+    return y[:need].reshape(-1, pool).mean(axis=1).reshape(-1, chunk).astype(np.float32)
 
 # %% ../nbs/00_data.ipynb #4ad697ac
 @dataclass

@@ -31,13 +31,14 @@ for _m in sorted((m.name for m in pkgutil.iter_modules(genre_nbs.__path__) if m.
     importlib.import_module(f'genre_nbs.{_m}')  # every module of the package: each model notebook's declarations
 
 # %% auto #0
-__all__ = ['DATA_KNOBS', 'PRESETS', 'MODEL_NAMES', 'PAPER_COMPARISONS', 'REPORT_VERSION', 'preset_knobs', 'run_figures_family',
-           'package_versions', 'results_markdown', 'plot_results', 'compare_rows', 'comparisons_markdown',
-           'run_experiment', 'train_model']
+__all__ = ['DATA_KNOBS', 'SPLIT_FRACTIONS', 'PRESETS', 'MODEL_NAMES', 'PAPER_COMPARISONS', 'REPORT_VERSION', 'preset_knobs',
+           'run_figures_family', 'package_versions', 'results_markdown', 'plot_results', 'compare_rows',
+           'comparisons_markdown', 'run_experiment', 'train_model']
 
 # %% ../nbs/06_evaluation.ipynb #4206be4e
 DATA_KNOBS = {'quick': dict(n_per_genre=10, duration=30.0), 'full': dict(n_per_genre=10, duration=30.0),
               'tiny': dict(n_per_genre=3, duration=30.0)}  # the synthetic default set of each preset
+SPLIT_FRACTIONS = dict(valid=0.2, test=0.2)  # of the tracks (or artists) of every genre: 1000 tracks give 200 test tracks
 
 def preset_knobs(preset:str, # 'quick', 'full' or 'tiny'
                 )->dict: # {'data': ..., group: knobs, ...}
@@ -248,7 +249,7 @@ def _trained_on(dataset:dict, tracks, split, seed:int, preset:str, protocol:str)
 def _split_dataset(tracks, protocol, split_dir, seed)->tuple: # (tracks, split), 'unused' tracks dropped
     "Split the tracks by the protocol (the leaky protocol's track split is 'track') and check the split."
     track_protocol = 'track' if protocol == 'leaky' else protocol
-    split = split_tracks(tracks, track_protocol, seed=seed, split_dir=split_dir,
+    split = split_tracks(tracks, track_protocol, seed=seed, split_dir=split_dir, **SPLIT_FRACTIONS,
                          group_col='artist' if track_protocol == 'group' and 'artist' in tracks else None)
     keep = (split != 'unused').to_numpy()
     tracks, split = tracks[keep].reset_index(drop=True), split[keep].reset_index(drop=True)

@@ -14,10 +14,10 @@ from .data import (GTZAN_GENRES, DatasetError, default_data_dir, atomic_write, w
 
 # %% auto #0
 __all__ = ['INSTRUMENTS', 'CHORDS', 'PROGRESSIONS', 'DRUM_PATTERNS', 'COMP_PATTERNS', 'BASS_PATTERNS', 'KITS', 'GENRE_RECIPES',
-           'SCALES', 'SYNTH_VERSION', 'midi_hz', 'adsr', 'additive', 'instrument_amps', 'render_note', 'butter_filter',
-           'distort', 'kick_drum', 'snare_drum', 'hihat', 'chord_notes', 'step_times', 'pattern_notes', 'draw_recipe',
-           'render_notes', 'render_drums', 'comp_notes', 'bass_notes', 'lead_notes', 'master_mix', 'synthesize_track',
-           'make_synthetic_gtzan', 'load_tracks']
+           'SCALES', 'LEVEL_DBFS', 'SYNTH_VERSION', 'midi_hz', 'adsr', 'additive', 'instrument_amps', 'render_note',
+           'butter_filter', 'distort', 'kick_drum', 'snare_drum', 'hihat', 'chord_notes', 'step_times', 'pattern_notes',
+           'draw_recipe', 'render_notes', 'render_drums', 'comp_notes', 'bass_notes', 'lead_notes', 'master_mix',
+           'synthesize_track', 'make_synthetic_gtzan', 'load_tracks']
 
 # %% ../nbs/00a_synthetic.ipynb #1eed0ba0
 def midi_hz(m): # MIDI note number(s); 69 = A4
@@ -642,11 +642,13 @@ def master_mix(y:np.ndarray, # the mix
     return distort(y, r['limit']) if r['limit'] > 1.05 else y
 
 # %% ../nbs/00a_synthetic.ipynb #90e2edf8
+LEVEL_DBFS = (-26.0, -16.0)  # the RMS level of a synthetic track, drawn uniformly whatever its genre
+
 def synthesize_track(genre:str, # one of GTZAN_GENRES
                      seed:int, # non-negative integer; same seed and genre -> identical audio
                      duration:float=30.0, # seconds
                      sr:int=22050, # sample rate
-                    )->np.ndarray: # (round(duration*sr),) float32, peak in [0.5, 0.95]
+                    )->np.ndarray: # (round(duration*sr),) float32, RMS -26..-16 dBFS, no DC, peak <= 0.99
     "One synthetic track of `genre`, deterministic from `seed`."
     if genre not in GENRE_RECIPES: raise DatasetError(f"unknown genre {genre!r}: expected one of {GTZAN_GENRES}")
     if not duration > 0: raise ValueError(f"duration must be > 0 seconds, got {duration}")
@@ -679,12 +681,12 @@ def synthesize_track(genre:str, # one of GTZAN_GENRES
     y = sum(_rms_norm(x) * 10 ** (r['mix'][k] / 20) for k, x in parts.items())
     y = master_mix(y, r, sr, rng)
     i0 = int(start * sr)
-    y = y[i0:i0 + n_out]
-    y = y / (np.abs(y).max() + 1e-12) * rng.uniform(0.5, 0.95)
-    return y.astype(np.float32)
+    y = butter_filter(y[i0:i0 + n_out], 'highpass', 20.0, sr)  # no DC offset (asymmetric clipping leaves one)
+    y = y / (_rms(y) + 1e-12) * 10 ** (rng.uniform(*LEVEL_DBFS) / 20)  # loudness: the same range for every genre
+    return (y * min(1.0, 0.99 / (np.abs(y).max() + 1e-12))).astype(np.float32)  # a rare very dynamic track: no clipping
 
 # %% ../nbs/00a_synthetic.ipynb #9681ce2f
-SYNTH_VERSION = 2  # bump when the generator's output changes, so old sets are regenerated
+SYNTH_VERSION = 3  # bump when the generator's output changes, so old sets are regenerated
 
 def _track_seed(seed:int, genre:str, i:int)->int:
     return int(np.random.SeedSequence([int(seed), GTZAN_GENRES.index(genre), int(i)]).generate_state(1)[0])

@@ -20,11 +20,12 @@ def main(argv=None):
     ap.add_argument('--fig-dir', default=None)
     a = ap.parse_args(argv)
     from genre_nbs.data import scan_gtzan, split_tracks
+    from genre_nbs.evaluation import SPLIT_FRACTIONS
     from genre_nbs.synthetic import make_synthetic_gtzan
     from genre_nbs.seq2seq import run_latent_experiment
     root = make_synthetic_gtzan() if a.data == 'synthetic' else Path(a.data)
     tracks = scan_gtzan(root)
-    split = split_tracks(tracks, seed=a.seed)
+    split = split_tracks(tracks, seed=a.seed, **SPLIT_FRACTIONS)  # as the report splits
     rows = []
     for m in a.models:
         r = run_latent_experiment(m, tracks, split, a.out, epochs=a.epochs, seed=a.seed, n_per_track=a.n_per_track,

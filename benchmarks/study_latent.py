@@ -10,11 +10,12 @@ import numpy as np
 TITLE = 'USC latent models at their default epochs: how much genre their codes carry'
 
 def _run(tracks, knobs:dict, seed:int=0)->tuple: # (rows, saved config per model, split counts)
-    "Every latent model's report row on one dataset, split by track with `split_tracks(seed)`, as the report runs them."
+    "Every latent model's report row on one dataset, split by track as the report splits it (`evaluation.SPLIT_FRACTIONS`)."
     from genre_nbs.data import genre_labels, split_tracks, repo_root
+    from genre_nbs.evaluation import SPLIT_FRACTIONS
     from genre_nbs.families import FAMILIES, RunContext
     from genre_nbs.seq2seq import LATENT_INPUTS, LATENT_MODELS
-    split = split_tracks(tracks, seed=seed)
+    split = split_tracks(tracks, seed=seed, **SPLIT_FRACTIONS)
     rows, cfg = [], {}
     with tempfile.TemporaryDirectory(prefix='study-latent-') as d:
         d = Path(d)
@@ -59,7 +60,7 @@ def run(quick:bool)->str:
     knobs = KNOBS['latent']['tiny' if quick else 'full']
     parts = [f"Knobs: `KNOBS['latent']['{'tiny' if quick else 'full'}']` = `{knobs}` (empty: the defaults of "
              f"`fit_latent_model`, `DEFAULT_EPOCHS` and the paper's code sizes). Seed 0; split by track with "
-             f"`split_tracks(seed=0)`. Each row is the model `train_latent_job` saves: the network, and a head on each "
+             f"`split_tracks(seed=0)` with the report's fractions. Each row is the model `train_latent_job` saves: the network, and a head on each "
              f"clip's mean code (random forest or logistic regression, chosen on the validation tracks, refit on train + "
              f"valid); test track accuracy with its 95% bootstrap interval. Reconstruction error: MSE on inputs "
              f"standardised with training statistics (the WaveNet's: the expected next sample vs the true one, over the "

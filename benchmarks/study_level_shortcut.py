@@ -29,9 +29,8 @@ def run(quick:bool)->str:
     knobs = dict(DATA_KNOBS['quick'])
     if quick:  # a check that it runs: 10 short tracks per genre in a temporary folder
         import tempfile
-        tracks = scan_gtzan(make_synthetic_gtzan(tempfile.mkdtemp(), n_per_genre=10, duration=5.0))
-    else: tracks = load_tracks(None, None, **knobs)[0]
-    t = level_table(tracks)
+        with tempfile.TemporaryDirectory() as d: t = level_table(scan_gtzan(make_synthetic_gtzan(d, n_per_genre=10, duration=5.0)))
+    else: t = level_table(load_tracks(None, None, **knobs)[0])
     cv = StratifiedKFold(5, shuffle=True, random_state=0)
     acc = {name: cross_val_score(RandomForestClassifier(300, random_state=0), t[[c]], t['genre'], cv=cv)
            for name, c in FEATURES.items()}

@@ -46,7 +46,8 @@ class FusedBatchNorm(layers.BatchNormalization):
     "Keras's `BatchNormalization`, computed by TensorFlow's fused kernel when training on channels-last 3-D or 4-D input."
     def _fusable(self, inputs, training, mask)->bool:
         return bool(training and self.trainable and mask is None and len(inputs.shape) in (3, 4) and self.axis in (-1, len(inputs.shape) - 1)
-                    and self.center and self.scale and not self.renorm and keras.backend.backend() == 'tensorflow')
+                    and self.center and self.scale and not self.renorm and not self.synchronized and inputs.dtype != 'float64'
+                    and keras.backend.backend() == 'tensorflow')
     def call(self, inputs, training=None, mask=None):
         if not self._fusable(inputs, training, mask): return super().call(inputs, training=training, mask=mask)
         import tensorflow as tf
@@ -54,7 +55,7 @@ class FusedBatchNorm(layers.BatchNormalization):
         if len(inputs.shape) == 3: x = x[:, :, None, :]  # (batch, time, channels): a one-row image
         y, mean, var = tf.compat.v1.nn.fused_batch_norm(x, tf.cast(self.gamma, 'float32'), tf.cast(self.beta, 'float32'),
                                                         epsilon=self.epsilon, is_training=True)
-        n = tf.cast(tf.size(x) // tf.shape(x)[-1], 'float32')
+        n = tf.reduce_prod(tf.cast(tf.shape(x)[:-1], 'float32'))  # values per channel (float: no int32 overflow)
         var = var * (n - 1) / n  # the kernel returns the unbiased variance; Keras keeps the batch's own
         self.moving_mean.assign(self.moving_mean * self.momentum + mean * (1 - self.momentum))
         self.moving_variance.assign(self.moving_variance * self.momentum + var * (1 - self.momentum))

@@ -640,7 +640,7 @@ def dsae_chunks(y:np.ndarray, # 1-D signal at 22050 Hz
                 n_chunks:int|None=20, # chunks kept (the paper: 20); None keeps all n_samples//pool//chunk
                 pad:bool=False, # zero-pad a clip shorter than the kept chunks instead of raising
                )->np.ndarray: # (n_chunks, chunk) float32
-    "The DSAE paper's raw input: first `n_samples`, mean-pooled by `pool`, cut into consecutive `chunk`-value pieces."
+    "The DSAE paper's raw input: the start of the clip (at most `n_samples`), mean-pooled by `pool`, cut into `n_chunks` consecutive `chunk`-value pieces."
     check_positive_int(n_samples=n_samples, pool=pool, chunk=chunk)
     if n_samples % pool or (n_samples // pool) % chunk:
         raise ValueError(f"n_samples={n_samples} must be a multiple of pool*chunk={pool*chunk}")
@@ -700,7 +700,7 @@ def make_segments(tracks:pd.DataFrame, # path and genre columns (scan_gtzan / sc
     if kind == 'dsae': win = hop = 500
     check_positive_int(win=win, hop=hop, n_random=n_random, sr=sr)
     paths = [str(p) for p in tracks.path]
-    params = dict(v=1, kind=kind, sr=sr, win=win, hop=hop if kind == 'fixed' else None, n=n_random if kind == 'random' else None,
+    params = dict(v=2, kind=kind, sr=sr, win=win, hop=hop if kind == 'fixed' else None, n=n_random if kind == 'random' else None,
                   seed=seed if kind == 'random' else None, pad=pad, genres=genres, labels=labels.tolist(),
                   files=[_file_stamp(p) for p in paths])
 

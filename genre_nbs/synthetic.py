@@ -17,7 +17,7 @@ __all__ = ['INSTRUMENTS', 'CHORDS', 'PROGRESSIONS', 'DRUM_PATTERNS', 'COMP_PATTE
            'SCALES', 'LEVEL_DBFS', 'SYNTH_VERSION', 'midi_hz', 'adsr', 'additive', 'instrument_amps', 'render_note',
            'butter_filter', 'distort', 'kick_drum', 'snare_drum', 'hihat', 'chord_notes', 'step_times', 'pattern_notes',
            'draw_recipe', 'render_notes', 'render_drums', 'comp_notes', 'bass_notes', 'lead_notes', 'master_mix',
-           'synthesize_track', 'make_synthetic_gtzan', 'load_tracks']
+           'set_level', 'synthesize_track', 'make_synthetic_gtzan', 'load_tracks']
 
 # %% ../nbs/00a_synthetic.ipynb #1eed0ba0
 def midi_hz(m): # MIDI note number(s); 69 = A4
@@ -641,9 +641,21 @@ def master_mix(y:np.ndarray, # the mix
     y = y + 10 ** (r['noise_db'] / 20) * _rms_norm(noise) * _rms(y)
     return distort(y, r['limit']) if r['limit'] > 1.05 else y
 
-# %% ../nbs/00a_synthetic.ipynb #90e2edf8
+# %% ../nbs/00a_synthetic.ipynb #6a02719d
 LEVEL_DBFS = (-26.0, -16.0)  # the RMS level of a synthetic track, drawn uniformly whatever its genre
 
+def set_level(y:np.ndarray, # the rendered mix
+              sr:int, # sample rate
+              rng:np.random.Generator, # randomness
+              start:int=0, # first sample of the excerpt to keep
+              n:int|None=None, # its length (None: to the end)
+             )->np.ndarray: # float32 excerpt, RMS level in LEVEL_DBFS, no DC offset, peak <= 0.99
+    "Remove any DC offset (20 Hz high-pass), keep the excerpt, and set its loudness from one range for every genre."
+    y = butter_filter(y, 'highpass', 20.0, sr)[start:None if n is None else start + n]  # filtered before the cut: no onset transient
+    y = y / (_rms(y) + 1e-12) * 10 ** (rng.uniform(*LEVEL_DBFS) / 20)
+    return (y * min(1.0, 0.99 / (np.abs(y).max() + 1e-12))).astype(np.float32)  # a rare very dynamic track: no clipping
+
+# %% ../nbs/00a_synthetic.ipynb #90e2edf8
 def synthesize_track(genre:str, # one of GTZAN_GENRES
                      seed:int, # non-negative integer; same seed and genre -> identical audio
                      duration:float=30.0, # seconds
@@ -681,12 +693,10 @@ def synthesize_track(genre:str, # one of GTZAN_GENRES
     y = sum(_rms_norm(x) * 10 ** (r['mix'][k] / 20) for k, x in parts.items())
     y = master_mix(y, r, sr, rng)
     i0 = int(start * sr)
-    y = butter_filter(y[i0:i0 + n_out], 'highpass', 20.0, sr)  # no DC offset (asymmetric clipping leaves one)
-    y = y / (_rms(y) + 1e-12) * 10 ** (rng.uniform(*LEVEL_DBFS) / 20)  # loudness: the same range for every genre
-    return (y * min(1.0, 0.99 / (np.abs(y).max() + 1e-12))).astype(np.float32)  # a rare very dynamic track: no clipping
+    return set_level(y, sr, rng, i0, n_out)
 
 # %% ../nbs/00a_synthetic.ipynb #9681ce2f
-SYNTH_VERSION = 3  # bump when the generator's output changes, so old sets are regenerated
+SYNTH_VERSION = 4  # bump when the generator's output changes, so old sets are regenerated
 
 def _track_seed(seed:int, genre:str, i:int)->int:
     return int(np.random.SeedSequence([int(seed), GTZAN_GENRES.index(genre), int(i)]).generate_state(1)[0])

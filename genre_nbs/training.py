@@ -4,7 +4,7 @@
 
 # %% ../nbs/01c_training.ipynb #8956664b
 from __future__ import annotations
-import contextlib, contextvars, hashlib, json, logging, os, time, warnings
+import contextlib, contextvars, hashlib, json, logging, os, sys, time, warnings
 from pathlib import Path
 import numpy as np
 from .data import atomic_write, clean_stale_tmp
@@ -67,11 +67,13 @@ def progress_bar(iterable=None, # what to iterate over (or None, and call .updat
                  desc:str='', # what the bar counts
                  total:int|None=None, # number of steps when `iterable` has no length
                  force:bool=False, # show it even outside progress_scope
+                 leave:bool=False, # keep the finished bar on screen
                  **kw, # more tqdm arguments (unit, initial, ...)
-                ): # a tqdm bar on stderr, removed when it finishes
+                ): # a tqdm bar on stderr
     "The progress bar of one step of the library: shown inside `progress_scope(True)` (or with `force`), else silent."
     from tqdm import tqdm
-    return tqdm(iterable, desc=desc, total=total, disable=not (force or progress_on()), leave=False, **kw)
+    kw.setdefault('mininterval', 0.1 if sys.stderr.isatty() else 5.0)  # a log file or a notebook: a line every 5 s, not every step
+    return tqdm(iterable, desc=desc, total=total, disable=not (force or progress_on()), leave=leave, **kw)
 
 # %% ../nbs/01c_training.ipynb #e11dcb52
 TRAIN_STATE_VERSION = 2  # bump when the layout of train_state.npz changes
@@ -187,22 +189,23 @@ def fit_epochs(model, # compiled Keras model, trained in place
             hist, best, best_ep, wait, done, spent = (meta['hist'], meta['best'], meta['best_ep'], meta['wait'],
                                                       meta['done'], meta['seconds'])
             rng.bit_generator.state = meta['rng']; start = meta['epochs_done']
-    t0, bar = time.time(), progress_bar(desc=f'{getattr(model, "name", "model")} epochs', total=epochs, initial=start, force=verbose, unit='epoch')
-    for ep in range(start, epochs):
-        if done: break
-        for k, v in run_epoch(ep, rng).items(): hist.setdefault(k, []).append(float(v))
-        if monitor is not None:
-            if monitor not in hist: raise ValueError(f"monitor {monitor!r} is not among the epoch's metrics {sorted(hist)}")
-            if hist[monitor][-1] < best: best, best_w, best_ep, wait = hist[monitor][-1], model.get_weights(), ep, 0
-            else:
-                wait += 1
-                done = patience is not None and wait >= patience
-        bar.update(); bar.set_postfix({k.replace('accuracy', 'acc'): round(v[-1], 3) for k, v in hist.items()}, refresh=False)
-        if state is not None:
-            save_training_state(state, model, dict(key=key, hist=hist, best=best, best_ep=best_ep, wait=wait, done=done,
-                                                   epochs_done=ep + 1, seconds=spent + time.time() - t0,
-                                                   rng=rng.bit_generator.state), best_w)
-    bar.close()
+    t0 = time.time()
+    with progress_bar(desc=f'{getattr(model, "name", "model")} epochs', total=epochs, initial=start, force=verbose,
+                      unit='epoch', leave=verbose) as bar:
+        for ep in range(start, epochs):
+            if done: break
+            for k, v in run_epoch(ep, rng).items(): hist.setdefault(k, []).append(float(v))
+            if monitor is not None:
+                if monitor not in hist: raise ValueError(f"monitor {monitor!r} is not among the epoch's metrics {sorted(hist)}")
+                if hist[monitor][-1] < best: best, best_w, best_ep, wait = hist[monitor][-1], model.get_weights(), ep, 0
+                else:
+                    wait += 1
+                    done = patience is not None and wait >= patience
+            bar.set_postfix({k.replace('accuracy', 'acc'): round(v[-1], 3) for k, v in hist.items()}, refresh=False); bar.update()
+            if state is not None:
+                save_training_state(state, model, dict(key=key, hist=hist, best=best, best_ep=best_ep, wait=wait, done=done,
+                                                       epochs_done=ep + 1, seconds=spent + time.time() - t0,
+                                                       rng=rng.bit_generator.state), best_w)
     if best_w is not None: model.set_weights(best_w)
     n = len(next(iter(hist.values()), []))
     return dict(hist, best_epoch=best_ep if monitor is not None else n - 1, seconds=spent + time.time() - t0,

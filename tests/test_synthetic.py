@@ -5,7 +5,7 @@ import numpy as np
 import soundfile as sf
 
 from genre_nbs.data import GTZAN_GENRES, scan_gtzan
-from genre_nbs.synthetic import make_synthetic_gtzan, synthesize_track
+from genre_nbs.synthetic import LEVEL_DBFS, make_synthetic_gtzan, synthesize_track
 
 GENRES = ['classical', 'hiphop', 'metal']
 N, DUR, SR = 2, 1.0, 22050
@@ -26,7 +26,9 @@ def test_layout_determinism_and_idempotence(tmp_path):
         y, sr = sf.read(a / rel, dtype='float32')
         info = sf.info(a / rel)
         assert sr == SR and info.channels == 1 and info.subtype == 'PCM_16' and y.shape == (int(DUR * SR),)
-        assert np.isfinite(y).all() and 0.3 < np.abs(y).max() <= 1.0
+        rms_db = 20 * np.log10(np.sqrt(np.mean(y.astype(float) ** 2)))  # loudness from one range for every genre, or a peak held at 0.99
+        assert np.isfinite(y).all() and np.abs(y).max() <= 0.99 + 1e-4 and abs(y.mean()) < 1e-2
+        assert LEVEL_DBFS[0] - 0.1 <= rms_db <= LEVEL_DBFS[1] + 0.1 or np.abs(y).max() > 0.98, (rel, rms_db)
     assert not any(p.name.endswith('.part') for p in a.rglob('*'))     # no temporary files left behind
     ref = tmp_path / 'ref.txt'; ref.write_text('')                    # files get the usual mode (umask), not 0600
     assert {(a / rel).stat().st_mode & 0o777 for rel in want} == {ref.stat().st_mode & 0o777}
